@@ -1,0 +1,3 @@
+from relext_bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""The command line: `relext-bench ...` or `python -m relext_bench ...`.
+
+Errors a user can fix end with one line on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tabulate import tabulate
+
+from relext_bench.errors import UserError
+
+
+def _corpora_list(args) -> int:
+    from relext_bench.data import registry
+
+    rows = []
+    for e in registry.entries():
+        ok, where = e.available()
+        rows.append([e.name, e.language, e.size, e.license, e.source, "yes" if ok else f"no: {where}"])
+    print(tabulate(rows, headers=["corpus", "lang", "size", "license (as stated upstream)",
+                                  "data comes from", "available"], tablefmt="github"))
+    print()
+    for e in registry.entries():
+        print(f"{e.name}: {e.description}. Cite: {e.citation}")
+    return 0
+
+
+def _corpora_stats(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.data.stats import corpus_stats
+    from relext_bench.protocols import get_protocol
+
+    stats = corpus_stats(registry.load(args.name), get_protocol(args.protocol))
+    if args.json:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return 0
+    banner = "SYNTHETIC corpus (generated, not real data)" if stats["synthetic"] else "corpus"
+    print(f"{banner}: {stats['corpus']} [{stats['language']}], digest {stats['digest']}, "
+          f"protocol {stats['protocol']} (policy {stats['policy']['digest']})")
+    keys = ["documents", "sentences", "entity_mentions", "relation_mentions", "instances",
+            "positives", "negatives"]
+    rows = [[name, *(part[k] for k in keys)] for name, part in stats["splits"].items()]
+    rows.append(["total", *(stats["total"].get(k, 0) for k in keys)])
+    print(tabulate(rows, headers=["split", *keys], tablefmt="github"))
+    print(f"\nnegatives per positive: {stats['negatives_per_positive']}; entity mentions per "
+          f"sentence: {stats['entity_mentions_per_sentence']}; relation mentions per sentence: "
+          f"{stats['relation_mentions_per_sentence']}")
+    print("\n" + tabulate(sorted(stats["positives_by_type"].items()), headers=["label", "positives"],
+                          tablefmt="github"))
+    if stats["skipped"]:
+        print("\nskipped or suspicious (counted, not dropped silently):")
+        for k, v in stats["skipped"].items():
+            print(f"  {k}: {v}")
+    for note in stats["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _corpora_show(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.data.stats import show_instances
+    from relext_bench.protocols import get_protocol
+
+    corpus = registry.load(args.name)
+    if corpus.synthetic:
+        print("SYNTHETIC corpus (generated, not real data)\n")
+    sep = "" if corpus.language == "zh" else " "
+    for inst in show_instances(corpus, get_protocol(args.protocol), args.n):
+        m1, m2 = inst["mention1"], inst["mention2"]
+        print(f"[{inst['label']}] sentence {inst['sentence']}, window {inst['window']}")
+        print(f"  mention 1: {m1['text']!r} {m1['type']} tokens {m1['span']}")
+        print(f"  mention 2: {m2['text']!r} {m2['type']} tokens {m2['span']}")
+        print(f"  text: {sep.join(inst['tokens'])}")
+        print("  tags: " + " ".join(f"{t}/{g}" for t, g in zip(inst["tokens"], inst["tags"])))
+        print()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    corpora = sub.add_parser("corpora", help="list, describe and look at corpora")
+    csub = corpora.add_subparsers(dest="action", required=True)
+    p = csub.add_parser("list", help="every corpus with its license and where its data comes from")
+    p.set_defaults(func=_corpora_list)
+    p = csub.add_parser("stats", help="counts per split under a protocol")
+    p.add_argument("name", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
+    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_corpora_stats)
+    p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label")
+    p.add_argument("name")
+    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
+    p.set_defaults(func=_corpora_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"relext-bench: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("relext-bench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,1 @@
+"""Corpora: the language-neutral data model, loaders, the instance builder, vocabularies."""

@@ -1,0 +1,93 @@
+"""The corpus data model: immutable, typed, language-neutral.
+
+A sentence is a list of tokens (characters for Chinese, words for English), each with
+character offsets into its document. Spans are token indices, end exclusive.
+Relations refer to entity mentions of the same sentence by id, Arg-1 first.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMention:
+    id: str
+    start: int  # token index of the head (or the only span), inclusive
+    end: int  # exclusive
+    type: str
+    subtype: str | None = None
+    # ACE distinguishes the head from the full extent; other corpora have one span.
+    extent: tuple[int, int] | None = None
+
+    def span(self, which: str = "head") -> tuple[int, int]:
+        if which == "extent" and self.extent is not None:
+            return self.extent
+        return (self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class RelationMention:
+    id: str
+    type: str
+    arg1: str  # entity mention id (Arg-1)
+    arg2: str  # entity mention id (Arg-2)
+    subtype: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    id: str
+    tokens: tuple[str, ...]
+    offsets: tuple[tuple[int, int], ...]  # (start, end) character offsets, end exclusive
+    entities: tuple[EntityMention, ...] = ()
+    relations: tuple[RelationMention, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.tokens) != len(self.offsets):
+            raise ValueError(f"sentence {self.id}: {len(self.tokens)} tokens but {len(self.offsets)} offsets")
+        ids = {m.id for m in self.entities}
+        for m in self.entities:
+            if not 0 <= m.start < m.end <= len(self.tokens):
+                raise ValueError(f"sentence {self.id}: mention {m.id} span [{m.start}, {m.end}) outside {len(self.tokens)} tokens")
+        for r in self.relations:
+            if r.arg1 not in ids or r.arg2 not in ids:
+                raise ValueError(f"sentence {self.id}: relation {r.id} names a mention not in the sentence")
+
+    def entity(self, mention_id: str) -> EntityMention:
+        for m in self.entities:
+            if m.id == mention_id:
+                return m
+        raise KeyError(mention_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A loaded corpus: documents, its splits (split name -> document ids) and what
+    the loader skipped (reason -> count), so nothing is dropped silently."""
+
+    name: str
+    language: str
+    documents: tuple[Document, ...]
+    splits: dict[str, tuple[str, ...]]
+    synthetic: bool = False
+    relation_types: tuple[str, ...] = ()
+    entity_types: tuple[str, ...] = ()
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def split(self, name: str) -> list[Document]:
+        if name not in self.splits:
+            raise KeyError(f"corpus {self.name} has no split {name!r} (has: {', '.join(self.splits)})")
+        wanted = set(self.splits[name])
+        return [d for d in self.documents if d.id in wanted]
+
+    def sentences(self, docs: list[Document] | None = None) -> Iterator[Sentence]:
+        for d in self.documents if docs is None else docs:
+            yield from d.sentences

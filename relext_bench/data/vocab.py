@@ -1,0 +1,102 @@
+"""Token vocabularies and pretrained embeddings in word2vec text format."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from relext_bench.errors import UserError
+
+PAD, UNK = "<pad>", "<unk>"
+
+
+class Vocab:
+    """id 0 is padding, id 1 unknown; the rest by descending frequency, then text."""
+
+    def __init__(self, itos: Sequence[str]):
+        if list(itos[:2]) != [PAD, UNK]:
+            raise ValueError("a vocabulary starts with <pad>, <unk>")
+        self.itos = list(itos)
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("a vocabulary holds each token once")
+
+    @classmethod
+    def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1,
+              max_size: int | None = None) -> Vocab:
+        counts = Counter(t for s in sentences for t in s)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            kept = kept[: max(0, max_size - 2)]
+        return cls([PAD, UNK, *kept])
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, tokens: Sequence[str]) -> np.ndarray:
+        get = self.stoi.get
+        return np.fromiter((get(t, 1) for t in tokens), dtype=np.int64, count=len(tokens))
+
+    def to_list(self) -> list[str]:
+        return list(self.itos)
+
+
+def load_word2vec(path: str | Path, vocab: Vocab, seed: int = 0,
+                  scale: float = 0.1) -> tuple[np.ndarray, int]:
+    """Rows for `vocab` from a word2vec text file (optional "count dim" header line,
+    then "token v1 ... vd" per line). Tokens the file lacks get uniform random rows
+    (seeded); padding is zero. Returns (matrix [len(vocab), dim], rows found).
+    A malformed line is an error naming the file and line."""
+    path = Path(path)
+    rows: dict[int, np.ndarray] = {}
+    dim: int | None = None
+    declared: int | None = None
+    lines = 0
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{path}: cannot read embeddings ({e.strerror})") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.rstrip("\n").rstrip().split(" ")
+            if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                declared, dim = int(parts[0]), int(parts[1])
+                continue
+            if not line.strip():
+                raise UserError(f"{path}:{lineno}: empty line in embeddings file")
+            token, values = parts[0], parts[1:]
+            if dim is None:
+                dim = len(values)
+                if dim == 0:
+                    raise UserError(f"{path}:{lineno}: no vector values after token {token!r}")
+            if len(values) != dim:
+                raise UserError(f"{path}:{lineno}: expected {dim} values, found {len(values)}")
+            lines += 1
+            i = vocab.stoi.get(token)
+            if i is None or i < 2:
+                continue
+            try:
+                rows[i] = np.asarray([float(v) for v in values], dtype=np.float32)
+            except ValueError:
+                bad = next(v for v in values if not _is_float(v))
+                raise UserError(f"{path}:{lineno}: {bad!r} is not a number") from None
+    if dim is None:
+        raise UserError(f"{path}: no embeddings in file")
+    if declared is not None and declared != lines:
+        raise UserError(f"{path}: header declares {declared} vectors, file holds {lines}")
+    rng = np.random.default_rng(seed)
+    matrix = rng.uniform(-scale, scale, size=(len(vocab), dim)).astype(np.float32)
+    matrix[0] = 0.0
+    for i, v in rows.items():
+        matrix[i] = v
+    return matrix, len(rows)
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True

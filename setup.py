@@ -1,0 +1,33 @@
+"""Packaging for relext_bench.
+
+The C++/CUDA extension is not built at install time: it is compiled with ninja on
+first use (or by `relext-bench build-ext`) against the torch that is installed, so
+installing never pulls a fresh torch into a build environment.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="relext_bench",
+    version="0.1.0",
+    description="Benchmark and reproducibility harness for relation extraction on imbalanced data",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["relext_bench", "relext_bench.*"])
+    + ["relext_bench.baselines"],
+    # PyPI's `baselines` is another project: ours installs as relext_bench.baselines.
+    package_dir={"relext_bench.baselines": "baselines"},
+    install_requires=[
+        "torch>=2.4",
+        "numpy",
+        "scipy",
+        "optuna",
+        "tabulate",
+        "ninja",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff"],
+    },
+    entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
+)

@@ -1,0 +1,16 @@
+"""Instance building throughput (an ACE-sized corpus: about 100k instances under
+the standard policy, 50k under the paper's)."""
+import pytest
+
+from relext_bench.data import registry
+from relext_bench.data.instances import POLICIES, builder_for
+
+
+@pytest.mark.parametrize("policy", ["standard", "paper"])
+def test_build_instances(benchmark, policy):
+    corpus = registry.load("synth_zh")
+    sentences = list(corpus.sentences())
+    builder = builder_for(corpus, POLICIES[policy], list(corpus.sentences(corpus.split("train"))))
+    result = benchmark(builder.build, sentences)
+    benchmark.extra_info["instances"] = len(result)
+    assert len(result) > 50_000
