@@ -306,7 +306,9 @@ class InstanceBuilder:
         else:
             w0 = np.minimum(s1, s2)
             wl = np.minimum(self.policy.window, n - w0)
-        cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64))
+        def cat(parts):
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
         return InstanceSet(
             words=cat(flat_tokens), tag_ids=cat(flat_tags),
             sentence_start=np.asarray(starts, dtype=np.int64), sentence=sent, w0=w0,

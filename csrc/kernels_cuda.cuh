@@ -1,0 +1,110 @@
+// CUDA kernels of the relext ops. No torch here: nvcc compiles this on any machine
+// (check_headers.cu), and relext_ops_cuda.cu launches them from the torch binding.
+// S is the storage type (float, double, half, bfloat16); A the accumulation type.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "embed_concat.h"
+#include "ranking_loss.h"
+
+namespace relext {
+namespace cuda {
+
+template <typename S, typename A>
+__global__ void ranking_forward_kernel(const S* scores, int64_t s0, int64_t s1, int64_t B, int64_t C,
+                                       const int64_t* labels, const S* id, int64_t i0, int64_t i1,
+                                       RankingParams p, S* out) {
+  const int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (b >= B) return;
+  out[b] = static_cast<S>(ranking_row_forward<S, A>(scores + b * s0, s1, C, labels[b],
+                                                    id ? id + b * i0 : nullptr, i1, p));
+}
+
+template <typename S, typename A>
+__global__ void ranking_backward_kernel(const S* grad, const S* scores, int64_t s0, int64_t s1,
+                                        int64_t B, int64_t C, const int64_t* labels, const S* id,
+                                        int64_t i0, int64_t i1, RankingParams p, S* gs, S* gid) {
+  const int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (b >= B) return;
+  ranking_row_backward<S, A>(static_cast<A>(grad[b]), scores + b * s0, s1, C, labels[b],
+                             id ? id + b * i0 : nullptr, i1, p, gs + b * C, 1,
+                             gid ? gid + b * 2 : nullptr, 1);
+}
+
+// Up to four segments; one block per group of tokens, threads across the output row
+// so that reads of a table row and writes of the output row are coalesced.
+template <typename S>
+struct Segments {
+  Segment<S> seg[4];
+  int count;
+  int64_t width;  // total output width
+};
+
+template <typename S>
+__global__ void embed_forward_kernel(Segments<S> segs, int64_t N, int64_t padding, S* out) {
+  for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
+    for (int64_t d = threadIdx.x; d < segs.width; d += blockDim.x) {
+      int k = 0;
+      while (k + 1 < segs.count && d >= segs.seg[k + 1].offset) ++k;
+      const Segment<S>& s = segs.seg[k];
+      const int64_t i = s.index[n];
+      out[n * segs.width + d] = i == padding ? S(0.0f) : s.table[i * s.width + (d - s.offset)];
+    }
+  }
+}
+
+// Marks the first out-of-range index of each segment (flag[k] = 1).
+template <typename S>
+__global__ void embed_check_kernel(Segments<S> segs, int64_t N, int* flag) {
+  for (int64_t n = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; n < N;
+       n += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    for (int k = 0; k < segs.count; ++k) {
+      const int64_t i = segs.seg[k].index[n];
+      if (i < 0 || i >= segs.seg[k].rows) flag[k] = 1;
+    }
+  }
+}
+
+// Fast backward: atomic accumulation into float32 gradient tables (dest[k], one per
+// segment; a shared position table appears twice with the same dest).
+struct Dest {
+  float* p[4];
+};
+
+template <typename S>
+__global__ void embed_backward_atomic_kernel(const S* grad, Segments<S> segs, Dest dest,
+                                             int64_t N, int64_t padding) {
+  for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
+    for (int64_t d = threadIdx.x; d < segs.width; d += blockDim.x) {
+      int k = 0;
+      while (k + 1 < segs.count && d >= segs.seg[k + 1].offset) ++k;
+      const Segment<S>& s = segs.seg[k];
+      const int64_t i = s.index[n];
+      if (i == padding) continue;
+      atomicAdd(dest.p[k] + i * s.width + (d - s.offset), static_cast<float>(grad[n * segs.width + d]));
+    }
+  }
+}
+
+// Deterministic backward for one table: entries sorted by row (stable), so each block
+// sums one row's contributions in a fixed order. run_start[r]..run_start[r+1] are the
+// entries of run r; entry e reads grad[token[e], column[e] + j].
+template <typename S>
+__global__ void embed_backward_sorted_kernel(const S* grad, int64_t grad_width, const int64_t* rows,
+                                             const int64_t* token, const int64_t* column,
+                                             const int64_t* run_start, int64_t runs, int64_t width,
+                                             int64_t padding, float* dest) {
+  for (int64_t r = blockIdx.x; r < runs; r += gridDim.x) {
+    const int64_t e0 = run_start[r], e1 = run_start[r + 1];
+    const int64_t row = rows[e0];
+    if (row == padding) continue;
+    for (int64_t j = threadIdx.x; j < width; j += blockDim.x) {
+      float acc = 0.0f;
+      for (int64_t e = e0; e < e1; ++e) acc += static_cast<float>(grad[token[e] * grad_width + column[e] + j]);
+      dest[row * width + j] = acc;
+    }
+  }
+}
+
+}  // namespace cuda
+}  // namespace relext

@@ -1,0 +1,216 @@
+// Schemas of the relext ops and their CPU kernels. The math lives in the torch-free
+// headers beside this file; the CUDA kernels register themselves in relext_ops_cuda.cu.
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "checks.h"
+#include "embed_concat.h"
+#include "ranking_loss.h"
+
+namespace relext {
+
+namespace {
+
+void check_labels_cpu(const at::Tensor& labels, int64_t C) {
+  const int64_t* y = labels.data_ptr<int64_t>();
+  for (int64_t b = 0; b < labels.numel(); ++b) {
+    TORCH_CHECK(y[b] < C && y[b] >= -1, "ranking_loss: label ", y[b], " at row ", b,
+                " is outside [-1, ", C, ") (-1 is the negative class)");
+  }
+}
+
+at::Tensor ranking_loss_cpu(const at::Tensor& scores, const at::Tensor& labels_,
+                            const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg,
+                            double gamma, double id_weight) {
+  check_ranking_inputs(scores, labels_, id_logits);
+  TORCH_CHECK(scores.device().is_cpu(), "ranking_loss: CPU kernel got ", scores.device());
+  const auto labels = labels_.contiguous();
+  const int64_t B = scores.size(0), C = scores.size(1);
+  check_labels_cpu(labels, C);
+  auto out = at::empty({B}, scores.options());
+  const auto p = RankingParams{m_pos, m_neg, gamma, id_weight};
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "ranking_loss_cpu", [&] {
+    const scalar_t* s = scores.data_ptr<scalar_t>();
+    const scalar_t* id = id_logits ? id_logits->data_ptr<scalar_t>() : nullptr;
+    const int64_t s0 = scores.stride(0), s1 = scores.stride(1);
+    const int64_t i0 = id_logits ? id_logits->stride(0) : 0, i1 = id_logits ? id_logits->stride(1) : 0;
+    const int64_t* y = labels.data_ptr<int64_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        o[b] = ranking_row_forward<scalar_t, scalar_t>(s + b * s0, s1, C, y[b],
+                                                       id ? id + b * i0 : nullptr, i1, p);
+      }
+    });
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> ranking_loss_backward_cpu(
+    const at::Tensor& grad_, const at::Tensor& scores, const at::Tensor& labels_,
+    const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg, double gamma,
+    double id_weight) {
+  check_ranking_inputs(scores, labels_, id_logits);
+  const auto labels = labels_.contiguous();
+  const auto grad = grad_.contiguous();
+  const int64_t B = scores.size(0), C = scores.size(1);
+  auto gs = at::empty({B, C}, scores.options());
+  auto gid = id_logits ? at::empty({B, 2}, scores.options()) : at::empty({0}, scores.options());
+  const auto p = RankingParams{m_pos, m_neg, gamma, id_weight};
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "ranking_loss_backward_cpu", [&] {
+    const scalar_t* s = scores.data_ptr<scalar_t>();
+    const scalar_t* id = id_logits ? id_logits->data_ptr<scalar_t>() : nullptr;
+    const int64_t s0 = scores.stride(0), s1 = scores.stride(1);
+    const int64_t i0 = id_logits ? id_logits->stride(0) : 0, i1 = id_logits ? id_logits->stride(1) : 0;
+    const int64_t* y = labels.data_ptr<int64_t>();
+    const scalar_t* go = grad.data_ptr<scalar_t>();
+    scalar_t* g = gs.data_ptr<scalar_t>();
+    scalar_t* gi = id_logits ? gid.data_ptr<scalar_t>() : nullptr;
+    at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        ranking_row_backward<scalar_t, scalar_t>(go[b], s + b * s0, s1, C, y[b],
+                                                 id ? id + b * i0 : nullptr, i1, p, g + b * C, 1,
+                                                 gi ? gi + b * 2 : nullptr, 1);
+      }
+    });
+  });
+  return {gs, gid};
+}
+
+// ---- embed_concat ------------------------------------------------------------
+
+void check_range_cpu(const at::Tensor& index, int64_t rows, const char* name) {
+  int64_t bad = -1;
+  const int64_t* p = index.data_ptr<int64_t>();
+  if (!indices_in_range(p, index.numel(), rows, &bad)) {
+    TORCH_CHECK_INDEX(false, "embed_concat: ", name, " index ", p[bad], " at flat position ", bad,
+                      " is out of range for a table of ", rows, " rows");
+  }
+}
+
+at::Tensor embed_concat_cpu(const at::Tensor& word_table, const at::Tensor& pos_table,
+                            const std::optional<at::Tensor>& pos2_table,
+                            const std::optional<at::Tensor>& tag_table, const at::Tensor& words_,
+                            const at::Tensor& pos1_, const at::Tensor& pos2_,
+                            const std::optional<at::Tensor>& tags_, int64_t padding_idx) {
+  check_index(words_, words_, "words");
+  check_index(pos1_, words_, "pos1");
+  check_index(pos2_, words_, "pos2");
+  TORCH_CHECK(tag_table.has_value() == tags_.has_value(),
+              "embed_concat: tag_table and tags go together");
+  if (tags_) check_index(*tags_, words_, "tags");
+  const auto words = words_.contiguous(), pos1 = pos1_.contiguous(), pos2 = pos2_.contiguous();
+  const auto tags = tags_ ? tags_->contiguous() : at::Tensor();
+  const auto wt = word_table.contiguous(), pt = pos_table.contiguous();
+  const auto p2t = pos2_table ? pos2_table->contiguous() : pt;
+  const auto tt = tag_table ? tag_table->contiguous() : at::Tensor();
+  check_range_cpu(words, wt.size(0), "words");
+  check_range_cpu(pos1, pt.size(0), "pos1");
+  check_range_cpu(pos2, p2t.size(0), "pos2");
+  if (tags_) check_range_cpu(tags, tt.size(0), "tags");
+  const int64_t Dw = wt.size(1), Dp = pt.size(1), Dp2 = p2t.size(1), Dt = tags_ ? tt.size(1) : 0;
+  const int64_t D = Dw + Dp + Dp2 + Dt, N = words.numel();
+  std::vector<int64_t> shape(words.sizes().begin(), words.sizes().end());
+  shape.push_back(D);
+  auto out = at::empty(shape, wt.options());
+  AT_DISPATCH_FLOATING_TYPES(wt.scalar_type(), "embed_concat_cpu", [&] {
+    std::vector<Segment<scalar_t>> segs = {
+        {wt.data_ptr<scalar_t>(), wt.size(0), Dw, 0, words.data_ptr<int64_t>()},
+        {pt.data_ptr<scalar_t>(), pt.size(0), Dp, Dw, pos1.data_ptr<int64_t>()},
+        {p2t.data_ptr<scalar_t>(), p2t.size(0), Dp2, Dw + Dp, pos2.data_ptr<int64_t>()}};
+    if (tags_) segs.push_back({tt.data_ptr<scalar_t>(), tt.size(0), Dt, Dw + Dp + Dp2, tags.data_ptr<int64_t>()});
+    scalar_t* o = out.data_ptr<scalar_t>();
+    at::parallel_for(0, N, 256, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        for (const auto& seg : segs) embed_segment_row(seg, n, padding_idx, o + n * D + seg.offset);
+      }
+    });
+  });
+  return out;
+}
+
+// Gradients of the tables. Work is split by destination columns, so no two threads
+// write the same element and the result does not depend on the thread count.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> embed_concat_backward_cpu(
+    const at::Tensor& grad_, const at::Tensor& words_, const at::Tensor& pos1_,
+    const at::Tensor& pos2_, const std::optional<at::Tensor>& tags_, at::IntArrayRef rows,
+    at::IntArrayRef widths, int64_t padding_idx, bool deterministic) {
+  (void)deterministic;  // the CPU kernel always is
+  TORCH_CHECK(rows.size() == 4 && widths.size() == 4, "embed_concat_backward: rows and widths have 4 entries");
+  const auto grad = grad_.contiguous();
+  const auto words = words_.contiguous(), pos1 = pos1_.contiguous(), pos2 = pos2_.contiguous();
+  const auto tags = tags_ ? tags_->contiguous() : at::Tensor();
+  const bool shared = rows[2] == 0;
+  const int64_t Dw = widths[0], Dp = widths[1], Dt = widths[3];
+  const int64_t Dp2 = shared ? Dp : widths[2];
+  const int64_t D = Dw + Dp + Dp2 + Dt, N = words.numel();
+  TORCH_CHECK(grad.size(-1) == D, "embed_concat_backward: grad width ", grad.size(-1), " != ", D);
+  auto opts = grad.options();
+  auto gw = at::zeros({rows[0], Dw}, opts), gp = at::zeros({rows[1], Dp}, opts);
+  auto gp2 = at::zeros({shared ? 0 : rows[2], shared ? 0 : Dp2}, opts);
+  auto gt = at::zeros({rows[3], Dt}, opts);
+  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "embed_concat_backward_cpu", [&] {
+    struct Source { const int64_t* index; int64_t offset; };
+    struct Job { scalar_t* dest; int64_t width; int64_t c0, c1; Source src[2]; int nsrc; };
+    std::vector<Job> jobs;
+    const int64_t block = 32;
+    auto add = [&](scalar_t* dest, int64_t width, Source a, const Source* b) {
+      for (int64_t c0 = 0; c0 < width; c0 += block) {
+        Job j{dest, width, c0, std::min(width, c0 + block), {a, b ? *b : a}, b ? 2 : 1};
+        jobs.push_back(j);
+      }
+    };
+    add(gw.data_ptr<scalar_t>(), Dw, {words.data_ptr<int64_t>(), 0}, nullptr);
+    if (shared) {
+      Source second{pos2.data_ptr<int64_t>(), Dw + Dp};
+      add(gp.data_ptr<scalar_t>(), Dp, {pos1.data_ptr<int64_t>(), Dw}, &second);
+    } else {
+      add(gp.data_ptr<scalar_t>(), Dp, {pos1.data_ptr<int64_t>(), Dw}, nullptr);
+      add(gp2.data_ptr<scalar_t>(), Dp2, {pos2.data_ptr<int64_t>(), Dw + Dp}, nullptr);
+    }
+    if (tags_ && Dt > 0) add(gt.data_ptr<scalar_t>(), Dt, {tags.data_ptr<int64_t>(), Dw + Dp + Dp2}, nullptr);
+    const scalar_t* g = grad.data_ptr<scalar_t>();
+    at::parallel_for(0, static_cast<int64_t>(jobs.size()), 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        const Job& job = jobs[j];
+        for (int s = 0; s < job.nsrc; ++s) {
+          const Source& src = job.src[s];
+          for (int64_t n = 0; n < N; ++n) {
+            const int64_t i = src.index[n];
+            if (i == padding_idx) continue;
+            scalar_t* dest = job.dest + i * job.width;
+            const scalar_t* from = g + n * D + src.offset;
+            for (int64_t c = job.c0; c < job.c1; ++c) dest[c] += from[c];
+          }
+        }
+      }
+    });
+  });
+  return {gw, gp, gp2, gt};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(relext, m) {
+  m.def("ranking_loss(Tensor scores, Tensor labels, Tensor? id_logits, float m_pos, float m_neg, "
+        "float gamma, float id_weight) -> Tensor");
+  m.def("ranking_loss_backward(Tensor grad, Tensor scores, Tensor labels, Tensor? id_logits, "
+        "float m_pos, float m_neg, float gamma, float id_weight) -> (Tensor, Tensor)");
+  m.def("embed_concat(Tensor word_table, Tensor pos_table, Tensor? pos2_table, Tensor? tag_table, "
+        "Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, int padding_idx) -> Tensor");
+  m.def("embed_concat_backward(Tensor grad, Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, "
+        "int[] rows, int[] widths, int padding_idx, bool deterministic) -> (Tensor, Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(relext, CPU, m) {
+  m.impl("ranking_loss", &ranking_loss_cpu);
+  m.impl("ranking_loss_backward", &ranking_loss_backward_cpu);
+  m.impl("embed_concat", &embed_concat_cpu);
+  m.impl("embed_concat_backward", &embed_concat_backward_cpu);
+}
+
+}  // namespace relext

@@ -1,0 +1,62 @@
+"""Builds the extension with ninja on first use, cached under RELEXT_BENCH_HOME by torch
+version and a hash of the sources. CUDA sources join only when torch has CUDA and
+nvcc is present."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from relext_bench.paths import home
+
+CSRC = Path(__file__).resolve().parents[2] / "csrc"
+CPU_SOURCES = ["relext_ops.cpp"]
+CUDA_SOURCES = ["relext_ops_cuda.cu"]
+
+log = logging.getLogger(__name__)
+
+
+def cuda_wanted() -> bool:
+    return (torch.cuda.is_available() and torch.version.cuda is not None
+            and shutil.which("nvcc") is not None and os.environ.get("RELEXT_BENCH_NO_CUDA") != "1")
+
+
+def source_hash(with_cuda: bool) -> str:
+    h = hashlib.sha256()
+    for path in sorted(CSRC.iterdir()):
+        if path.suffix in (".h", ".cuh", ".cpp") or (with_cuda and path.suffix == ".cu"):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def build_dir(with_cuda: bool) -> Path:
+    tag = f"torch-{torch.__version__}-{'cuda' if with_cuda else 'cpu'}-{source_hash(with_cuda)}"
+    return home() / "extensions" / tag
+
+
+def build(verbose: bool = False) -> Path:
+    """Compiles (or finds in the cache) and loads the extension; returns its directory."""
+    from torch.utils import cpp_extension
+
+    if not CSRC.is_dir():
+        raise RuntimeError(f"the C++ sources are not beside the package ({CSRC.name}/ missing)")
+    with_cuda = cuda_wanted()
+    directory = build_dir(with_cuda)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"relext_ops_{directory.name.rsplit('-', 1)[-1]}"
+    sources = [str(CSRC / s) for s in CPU_SOURCES + (CUDA_SOURCES if with_cuda else [])]
+    if not any(directory.glob(f"{name}*.so")):
+        print(f"relext-bench: compiling the C++{'/CUDA' if with_cuda else ''} extension "
+              f"(once, about a minute) into {directory}", file=sys.stderr)
+    cpp_extension.load(
+        name=name, sources=sources, build_directory=str(directory), is_python_module=False,
+        extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"],
+        extra_cuda_cflags=["-O3"] if with_cuda else None,
+        with_cuda=with_cuda, verbose=verbose)
+    return directory

@@ -1,0 +1,130 @@
+"""The relext ops as users call them: fake kernels and autograd registered here (as in
+pytorch/extension-cpp), dispatch to the extension or to the reference."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import torch
+
+from relext_bench.kernels import reference
+
+_state: dict[str, str] = {}
+
+
+def backend() -> str:
+    """'cpp', 'cpp+cuda' or 'reference'. Builds the extension on first call.
+    RELEXT_BENCH_KERNELS=reference forces the reference."""
+    if "backend" not in _state:
+        _state["backend"] = _load()
+    return _state["backend"]
+
+
+def _load() -> str:
+    if os.environ.get("RELEXT_BENCH_KERNELS") == "reference":
+        return "reference"
+    from relext_bench.kernels import build
+
+    try:
+        build.build()
+    except Exception as e:  # any compiler or loader failure: run the reference instead
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        warnings.warn(f"relext-bench: the C++ extension could not be built ({first}); "
+                      "running the pure-PyTorch reference kernels instead", stacklevel=3)
+        return "reference"
+    _register()
+    return "cpp+cuda" if build.cuda_wanted() else "cpp"
+
+
+def _register() -> None:
+    if _state.get("registered"):
+        return
+    _state["registered"] = "yes"
+    lib = "relext::"
+
+    @torch.library.register_fake(lib + "ranking_loss")
+    def _(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight):
+        return scores.new_empty(scores.shape[0])
+
+    @torch.library.register_fake(lib + "ranking_loss_backward")
+    def _(grad, scores, labels, id_logits, m_pos, m_neg, gamma, id_weight):
+        gid = scores.new_empty(scores.shape[0], 2) if id_logits is not None else scores.new_empty(0)
+        return torch.empty_like(scores), gid
+
+    def rl_setup(ctx, inputs, output):
+        scores, labels, id_logits, *params = inputs
+        ctx.save_for_backward(scores, labels, id_logits)
+        ctx.params = params
+
+    def rl_backward(ctx, grad):
+        scores, labels, id_logits = ctx.saved_tensors
+        gs, gid = torch.ops.relext.ranking_loss_backward(grad, scores, labels, id_logits, *ctx.params)
+        return gs, None, gid if id_logits is not None else None, None, None, None, None
+
+    torch.library.register_autograd(lib + "ranking_loss", rl_backward, setup_context=rl_setup)
+
+    @torch.library.register_fake(lib + "embed_concat")
+    def _(word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx):
+        width = word_table.shape[1] + pos_table.shape[1]
+        width += (pos_table if pos2_table is None else pos2_table).shape[1]
+        width += tag_table.shape[1] if tag_table is not None else 0
+        return word_table.new_empty(*words.shape, width)
+
+    @torch.library.register_fake(lib + "embed_concat_backward")
+    def _(grad, words, pos1, pos2, tags, rows, widths, padding_idx, deterministic):
+        return tuple(grad.new_empty(r, w) for r, w in zip(rows, widths))
+
+    def ec_setup(ctx, inputs, output):
+        word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx = inputs
+        tables = (word_table, pos_table, pos2_table, tag_table)
+        ctx.rows = [t.shape[0] if t is not None else 0 for t in tables]
+        ctx.widths = [t.shape[1] if t is not None else 0 for t in tables]
+        ctx.has = [t is not None for t in tables]
+        ctx.padding_idx = padding_idx
+        ctx.save_for_backward(words, pos1, pos2, tags)
+
+    def ec_backward(ctx, grad):
+        words, pos1, pos2, tags = ctx.saved_tensors
+        grads = torch.ops.relext.embed_concat_backward(
+            grad, words, pos1, pos2, tags, ctx.rows, ctx.widths, ctx.padding_idx,
+            torch.are_deterministic_algorithms_enabled())
+        tables = [g if has else None for g, has in zip(grads, ctx.has)]
+        return (*tables, None, None, None, None, None)
+
+    torch.library.register_autograd(lib + "embed_concat", ec_backward, setup_context=ec_setup)
+
+
+def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Tensor | None = None,
+                 m_pos: float = 2.5, m_neg: float = 0.5, gamma: float = 2.0, id_weight: float = 1.0,
+                 reduction: str = "mean") -> torch.Tensor:
+    """The CR-CNN ranking loss fused with the multi-task identification cross-entropy.
+
+    scores [B, C] for the C positive classes; labels [B]: the class index, or -1 for the
+    negative class (Other); id_logits [B, 2] (Other, relation) or None.
+    reduction: 'mean' or 'none' (per-instance losses)."""
+    if backend() == "reference":
+        per = reference.ranking_loss_reference(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight)
+    else:
+        per = torch.ops.relext.ranking_loss(scores, labels, id_logits, float(m_pos), float(m_neg),
+                                            float(gamma), float(id_weight))
+    if reduction == "none":
+        return per
+    if reduction != "mean":
+        raise ValueError(f"reduction is 'mean' or 'none', not {reduction!r}")
+    return per.mean()
+
+
+def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch.Tensor,
+                 pos1: torch.Tensor, pos2: torch.Tensor, tag_table: torch.Tensor | None = None,
+                 tags: torch.Tensor | None = None, pos2_table: torch.Tensor | None = None,
+                 padding_idx: int = 0) -> torch.Tensor:
+    """[B, L, Dw + 2 Dp + Dt]: word, position-1, position-2 (shared table unless
+    pos2_table is given) and tag rows per token, concatenated, in one pass.
+    Backward is deterministic when torch.use_deterministic_algorithms(True) is set."""
+    if (tag_table is None) != (tags is None):
+        raise ValueError("tag_table and tags go together")
+    if backend() == "reference":
+        return reference.embed_concat_reference(word_table, pos_table, pos2_table, tag_table,
+                                                words, pos1, pos2, tags, padding_idx)
+    return torch.ops.relext.embed_concat(word_table, pos_table, pos2_table, tag_table,
+                                         words, pos1, pos2, tags, padding_idx)
