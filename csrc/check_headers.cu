@@ -10,9 +10,9 @@ namespace cuda {
 
 template <typename S, typename A>
 void instantiate() {
-  ranking_forward_kernel<S, A><<<1, 1>>>(nullptr, 0, 0, 0, 0, nullptr, nullptr, 0, 0, RankingParams{}, nullptr);
-  ranking_backward_kernel<S, A><<<1, 1>>>(nullptr, nullptr, 0, 0, 0, 0, nullptr, nullptr, 0, 0,
-                                          RankingParams{}, nullptr, nullptr);
+  ranking_forward_kernel<S, A><<<1, 1>>>(nullptr, 0, 0, 0, 0, nullptr, nullptr, 0, 0, RankingParams{}, A(1),
+                                         nullptr, nullptr, nullptr);
+  ranking_backward_kernel<S, A><<<1, 1>>>(nullptr, 1, nullptr, nullptr, 0, 0, nullptr, nullptr);
   Segments<S> segs{};
   embed_forward_kernel<S><<<1, 1>>>(segs, 0, 0, nullptr);
   embed_check_kernel<S><<<1, 1>>>(segs, 0, nullptr);

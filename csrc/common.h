@@ -29,4 +29,12 @@ RELEXT_HD T sigmoid(T x) {
   return e / (T(1) + e);
 }
 
+// softplus(x), and its derivative sigmoid(x) into *sig, from one exp.
+template <typename T>
+RELEXT_HD T softplus_grad(T x, T* sig) {
+  const T e = exp(-(x < T(0) ? -x : x));
+  *sig = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+  return (x > T(0) ? x : T(0)) + log1p(e);
+}
+
 }  // namespace relext

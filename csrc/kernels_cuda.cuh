@@ -10,25 +10,26 @@
 namespace relext {
 namespace cuda {
 
+// One thread per row: the row's loss and its gradient (times `scale`).
 template <typename S, typename A>
 __global__ void ranking_forward_kernel(const S* scores, int64_t s0, int64_t s1, int64_t B, int64_t C,
                                        const int64_t* labels, const S* id, int64_t i0, int64_t i1,
-                                       RankingParams p, S* out) {
+                                       RankingParams p, A scale, S* out, S* dscores, S* did) {
   const int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (b >= B) return;
-  out[b] = static_cast<S>(ranking_row_forward<S, A>(scores + b * s0, s1, C, labels[b],
-                                                    id ? id + b * i0 : nullptr, i1, p));
+  out[b] = static_cast<S>(ranking_row<S, A>(scores + b * s0, s1, C, labels[b], id ? id + b * i0 : nullptr,
+                                            i1, p, scale, dscores + b * C, id ? did + b * 2 : nullptr));
 }
 
+// grad is a scalar (grad_scalar != 0) or one value per row.
 template <typename S, typename A>
-__global__ void ranking_backward_kernel(const S* grad, const S* scores, int64_t s0, int64_t s1,
-                                        int64_t B, int64_t C, const int64_t* labels, const S* id,
-                                        int64_t i0, int64_t i1, RankingParams p, S* gs, S* gid) {
+__global__ void ranking_backward_kernel(const S* grad, int grad_scalar, const S* dscores, const S* did,
+                                        int64_t B, int64_t C, S* gs, S* gid) {
   const int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (b >= B) return;
-  ranking_row_backward<S, A>(static_cast<A>(grad[b]), scores + b * s0, s1, C, labels[b],
-                             id ? id + b * i0 : nullptr, i1, p, gs + b * C, 1,
-                             gid ? gid + b * 2 : nullptr, 1);
+  const A g = static_cast<A>(grad[grad_scalar ? 0 : b]);
+  scale_row<S, A>(g, dscores + b * C, C, gs + b * C);
+  if (did != nullptr) scale_row<S, A>(g, did + b * 2, 2, gid + b * 2);
 }
 
 // Up to four segments; one block per group of tokens, threads across the output row

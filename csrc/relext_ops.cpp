@@ -23,58 +23,58 @@ void check_labels_cpu(const at::Tensor& labels, int64_t C) {
   }
 }
 
-at::Tensor ranking_loss_cpu(const at::Tensor& scores, const at::Tensor& labels_,
-                            const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg,
-                            double gamma, double id_weight) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
+    const at::Tensor& scores, const at::Tensor& labels_, const std::optional<at::Tensor>& id_logits,
+    double m_pos, double m_neg, double gamma, double id_weight, bool mean) {
   check_ranking_inputs(scores, labels_, id_logits);
   TORCH_CHECK(scores.device().is_cpu(), "ranking_loss: CPU kernel got ", scores.device());
   const auto labels = labels_.contiguous();
   const int64_t B = scores.size(0), C = scores.size(1);
   check_labels_cpu(labels, C);
-  auto out = at::empty({B}, scores.options());
-  const auto p = RankingParams{m_pos, m_neg, gamma, id_weight};
+  auto per = at::empty({B}, scores.options());
+  auto dscores = at::empty({B, C}, scores.options());
+  auto did = at::empty({id_logits ? B : 0, 2}, scores.options());
+  const RankingParams p{m_pos, m_neg, gamma, id_weight};
   AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "ranking_loss_cpu", [&] {
     const scalar_t* s = scores.data_ptr<scalar_t>();
     const scalar_t* id = id_logits ? id_logits->data_ptr<scalar_t>() : nullptr;
     const int64_t s0 = scores.stride(0), s1 = scores.stride(1);
     const int64_t i0 = id_logits ? id_logits->stride(0) : 0, i1 = id_logits ? id_logits->stride(1) : 0;
     const int64_t* y = labels.data_ptr<int64_t>();
-    scalar_t* o = out.data_ptr<scalar_t>();
+    scalar_t* o = per.data_ptr<scalar_t>();
+    scalar_t* gs = dscores.data_ptr<scalar_t>();
+    scalar_t* gi = did.data_ptr<scalar_t>();
+    const scalar_t scale = mean && B > 0 ? scalar_t(1) / scalar_t(B) : scalar_t(1);
     at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
-        o[b] = ranking_row_forward<scalar_t, scalar_t>(s + b * s0, s1, C, y[b],
-                                                       id ? id + b * i0 : nullptr, i1, p);
+        o[b] = ranking_row<scalar_t, scalar_t>(s + b * s0, s1, C, y[b], id ? id + b * i0 : nullptr, i1, p,
+                                               scale, gs + b * C, id ? gi + b * 2 : nullptr);
       }
     });
   });
-  return out;
+  return {mean ? per.mean() : per, dscores, did};
 }
 
-std::tuple<at::Tensor, at::Tensor> ranking_loss_backward_cpu(
-    const at::Tensor& grad_, const at::Tensor& scores, const at::Tensor& labels_,
-    const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg, double gamma,
-    double id_weight) {
-  check_ranking_inputs(scores, labels_, id_logits);
-  const auto labels = labels_.contiguous();
+// grad is a scalar (mean) or [B]; the saved per-row gradients are scaled by it.
+std::tuple<at::Tensor, at::Tensor> ranking_loss_backward_cpu(const at::Tensor& grad_,
+                                                             const at::Tensor& dscores,
+                                                             const at::Tensor& did) {
   const auto grad = grad_.contiguous();
-  const int64_t B = scores.size(0), C = scores.size(1);
-  auto gs = at::empty({B, C}, scores.options());
-  auto gid = id_logits ? at::empty({B, 2}, scores.options()) : at::empty({0}, scores.options());
-  const auto p = RankingParams{m_pos, m_neg, gamma, id_weight};
-  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "ranking_loss_backward_cpu", [&] {
-    const scalar_t* s = scores.data_ptr<scalar_t>();
-    const scalar_t* id = id_logits ? id_logits->data_ptr<scalar_t>() : nullptr;
-    const int64_t s0 = scores.stride(0), s1 = scores.stride(1);
-    const int64_t i0 = id_logits ? id_logits->stride(0) : 0, i1 = id_logits ? id_logits->stride(1) : 0;
-    const int64_t* y = labels.data_ptr<int64_t>();
+  const int64_t B = dscores.size(0), C = dscores.size(1);
+  TORCH_CHECK(grad.dim() == 0 || grad.numel() == B, "ranking_loss_backward: grad must be a scalar or [B]");
+  auto gs = at::empty_like(dscores), gid = at::empty_like(did);
+  const bool scalar = grad.dim() == 0, with_id = did.numel() > 0;
+  AT_DISPATCH_FLOATING_TYPES(dscores.scalar_type(), "ranking_loss_backward_cpu", [&] {
     const scalar_t* go = grad.data_ptr<scalar_t>();
-    scalar_t* g = gs.data_ptr<scalar_t>();
-    scalar_t* gi = id_logits ? gid.data_ptr<scalar_t>() : nullptr;
-    at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        ranking_row_backward<scalar_t, scalar_t>(go[b], s + b * s0, s1, C, y[b],
-                                                 id ? id + b * i0 : nullptr, i1, p, g + b * C, 1,
-                                                 gi ? gi + b * 2 : nullptr, 1);
+    const scalar_t* ds = dscores.data_ptr<scalar_t>();
+    const scalar_t* di = did.data_ptr<scalar_t>();
+    scalar_t* a = gs.data_ptr<scalar_t>();
+    scalar_t* b = gid.data_ptr<scalar_t>();
+    at::parallel_for(0, B, 4096, [&](int64_t b0, int64_t b1) {
+      for (int64_t r = b0; r < b1; ++r) {
+        const scalar_t g = go[scalar ? 0 : r];
+        scale_row<scalar_t, scalar_t>(g, ds + r * C, C, a + r * C);
+        if (with_id) scale_row<scalar_t, scalar_t>(g, di + r * 2, 2, b + r * 2);
       }
     });
   });
@@ -196,10 +196,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> embed_concat_backward
 }  // namespace
 
 TORCH_LIBRARY(relext, m) {
+  // Returns (loss, d loss/d scores, d loss/d id_logits); the loss is the mean when `mean`,
+  // else per instance. The gradients feed ranking_loss_backward.
   m.def("ranking_loss(Tensor scores, Tensor labels, Tensor? id_logits, float m_pos, float m_neg, "
-        "float gamma, float id_weight) -> Tensor");
-  m.def("ranking_loss_backward(Tensor grad, Tensor scores, Tensor labels, Tensor? id_logits, "
-        "float m_pos, float m_neg, float gamma, float id_weight) -> (Tensor, Tensor)");
+        "float gamma, float id_weight, bool mean) -> (Tensor, Tensor, Tensor)");
+  m.def("ranking_loss_backward(Tensor grad, Tensor dscores, Tensor did) -> (Tensor, Tensor)");
   m.def("embed_concat(Tensor word_table, Tensor pos_table, Tensor? pos2_table, Tensor? tag_table, "
         "Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, int padding_idx) -> Tensor");
   m.def("embed_concat_backward(Tensor grad, Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, "

@@ -24,50 +24,51 @@ void check_labels_cuda(const at::Tensor& labels, int64_t C) {
               "ranking_loss: a label is outside [-1, ", C, ") (-1 is the negative class)");
 }
 
-at::Tensor ranking_loss_cuda(const at::Tensor& scores, const at::Tensor& labels_,
-                             const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg,
-                             double gamma, double id_weight) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cuda(
+    const at::Tensor& scores, const at::Tensor& labels_, const std::optional<at::Tensor>& id_logits,
+    double m_pos, double m_neg, double gamma, double id_weight, bool mean) {
   check_ranking_inputs(scores, labels_, id_logits);
   c10::cuda::CUDAGuard guard(scores.device());
   const auto labels = labels_.contiguous();
   const int64_t B = scores.size(0), C = scores.size(1);
   check_labels_cuda(labels, C);
-  auto out = at::empty({B}, scores.options());
-  if (B == 0) return out;
-  const RankingParams p{m_pos, m_neg, gamma, id_weight};
-  auto stream = c10::cuda::getCurrentCUDAStream();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ranking_loss_cuda", [&] {
-    using A = at::opmath_type<scalar_t>;
-    cuda::ranking_forward_kernel<scalar_t, A><<<blocks_for(B, kThreads), kThreads, 0, stream>>>(
-        scores.data_ptr<scalar_t>(), scores.stride(0), scores.stride(1), B, C, labels.data_ptr<int64_t>(),
-        id_logits ? id_logits->data_ptr<scalar_t>() : nullptr, id_logits ? id_logits->stride(0) : 0,
-        id_logits ? id_logits->stride(1) : 0, p, out.data_ptr<scalar_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
-  return out;
+  auto per = at::empty({B}, scores.options());
+  auto dscores = at::empty({B, C}, scores.options());
+  auto did = at::empty({id_logits ? B : 0, 2}, scores.options());
+  if (B > 0) {
+    const RankingParams p{m_pos, m_neg, gamma, id_weight};
+    auto stream = c10::cuda::getCurrentCUDAStream();
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ranking_loss_cuda", [&] {
+      using A = at::opmath_type<scalar_t>;
+      const A scale = mean ? A(1) / A(B) : A(1);
+      cuda::ranking_forward_kernel<scalar_t, A><<<blocks_for(B, kThreads), kThreads, 0, stream>>>(
+          scores.data_ptr<scalar_t>(), scores.stride(0), scores.stride(1), B, C, labels.data_ptr<int64_t>(),
+          id_logits ? id_logits->data_ptr<scalar_t>() : nullptr, id_logits ? id_logits->stride(0) : 0,
+          id_logits ? id_logits->stride(1) : 0, p, scale, per.data_ptr<scalar_t>(),
+          dscores.data_ptr<scalar_t>(), id_logits ? did.data_ptr<scalar_t>() : nullptr);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  }
+  // The mean of half/bfloat16 losses accumulates in float (at::mean does).
+  return {mean ? per.mean() : per, dscores, did};
 }
 
-std::tuple<at::Tensor, at::Tensor> ranking_loss_backward_cuda(
-    const at::Tensor& grad_, const at::Tensor& scores, const at::Tensor& labels_,
-    const std::optional<at::Tensor>& id_logits, double m_pos, double m_neg, double gamma,
-    double id_weight) {
-  check_ranking_inputs(scores, labels_, id_logits);
-  c10::cuda::CUDAGuard guard(scores.device());
-  const auto labels = labels_.contiguous();
+std::tuple<at::Tensor, at::Tensor> ranking_loss_backward_cuda(const at::Tensor& grad_,
+                                                              const at::Tensor& dscores,
+                                                              const at::Tensor& did) {
+  c10::cuda::CUDAGuard guard(dscores.device());
   const auto grad = grad_.contiguous();
-  const int64_t B = scores.size(0), C = scores.size(1);
-  auto gs = at::empty({B, C}, scores.options());
-  auto gid = id_logits ? at::empty({B, 2}, scores.options()) : at::empty({0}, scores.options());
+  const int64_t B = dscores.size(0), C = dscores.size(1);
+  TORCH_CHECK(grad.dim() == 0 || grad.numel() == B, "ranking_loss_backward: grad must be a scalar or [B]");
+  auto gs = at::empty_like(dscores), gid = at::empty_like(did);
   if (B == 0) return {gs, gid};
-  const RankingParams p{m_pos, m_neg, gamma, id_weight};
   auto stream = c10::cuda::getCurrentCUDAStream();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ranking_loss_backward_cuda", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dscores.scalar_type(), "ranking_loss_backward_cuda", [&] {
     using A = at::opmath_type<scalar_t>;
     cuda::ranking_backward_kernel<scalar_t, A><<<blocks_for(B, kThreads), kThreads, 0, stream>>>(
-        grad.data_ptr<scalar_t>(), scores.data_ptr<scalar_t>(), scores.stride(0), scores.stride(1), B, C,
-        labels.data_ptr<int64_t>(), id_logits ? id_logits->data_ptr<scalar_t>() : nullptr,
-        id_logits ? id_logits->stride(0) : 0, id_logits ? id_logits->stride(1) : 0, p,
-        gs.data_ptr<scalar_t>(), id_logits ? gid.data_ptr<scalar_t>() : nullptr);
+        grad.data_ptr<scalar_t>(), grad.dim() == 0 ? 1 : 0, dscores.data_ptr<scalar_t>(),
+        did.numel() > 0 ? did.data_ptr<scalar_t>() : nullptr, B, C, gs.data_ptr<scalar_t>(),
+        did.numel() > 0 ? gid.data_ptr<scalar_t>() : nullptr);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return {gs, gid};

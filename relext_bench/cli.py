@@ -79,6 +79,17 @@ def _corpora_show(args) -> int:
     return 0
 
 
+def _build_ext(args) -> int:
+    from relext_bench.kernels import build
+
+    try:
+        directory = build.build(verbose=args.verbose)
+    except Exception as e:
+        raise UserError(f"the extension did not build: {str(e).strip().splitlines()[0] if str(e).strip() else e!r}") from None
+    print(f"built the {'C++/CUDA' if build.cuda_wanted() else 'C++'} extension into {directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
     p.set_defaults(func=_corpora_show)
+
+    p = sub.add_parser("build-ext", help="compile the C++/CUDA extension ahead of time")
+    p.add_argument("--verbose", action="store_true", help="show the compiler's output")
+    p.set_defaults(func=_build_ext)
     return parser
 
 

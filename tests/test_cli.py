@@ -30,3 +30,9 @@ def test_bad_names_end_with_one_line_and_code_2(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_build_ext_reports_where(capsys):
+    assert main(["build-ext"]) == 0
+    out = capsys.readouterr().out
+    assert "built the C++" in out and "extensions" in out

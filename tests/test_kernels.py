@@ -119,18 +119,32 @@ def test_ranking_loss_bad_labels_raise(device):
         ranking_loss(scores, torch.tensor([0, 1], device=device))
 
 
-def test_ranking_loss_gradcheck(device):
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_ranking_loss_gradcheck(device, reduction):
     scores, labels, ids = random_batch(6, 4, device, torch.float64, positives=0.5, seed=3)
     scores.requires_grad_()
     ids.requires_grad_()
-    assert torch.autograd.gradcheck(lambda s, i: ranking_loss(s, labels, i, reduction="none"), (scores, ids))
+    assert torch.autograd.gradcheck(lambda s, i: ranking_loss(s, labels, i, reduction=reduction), (scores, ids))
+
+
+def test_ranking_loss_mean_matches_reference(device):
+    scores, labels, ids = random_batch(300, 6, device)
+    s1, s2 = scores.clone().requires_grad_(), scores.clone().requires_grad_()
+    fused = ranking_loss(s1, labels, ids)
+    ref = ranking_loss_reference(s2, labels, ids).mean()
+    fused.backward()
+    ref.backward()
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(s1.grad, s2.grad)
 
 
 def test_ranking_loss_opcheck(device):
     scores, labels, ids = random_batch(16, 6, device)
-    torch.library.opcheck(torch.ops.relext.ranking_loss.default,
-                          (scores.requires_grad_(), labels, ids.requires_grad_(), 2.5, 0.5, 2.0, 1.0))
-    torch.library.opcheck(torch.ops.relext.ranking_loss.default, (scores, labels, None, 2.5, 0.5, 2.0, 1.0))
+    for mean in (True, False):
+        torch.library.opcheck(torch.ops.relext.ranking_loss.default,
+                              (scores.requires_grad_(), labels, ids.requires_grad_(), 2.5, 0.5, 2.0, 1.0, mean))
+        torch.library.opcheck(torch.ops.relext.ranking_loss.default,
+                              (scores, labels, None, 2.5, 0.5, 2.0, 1.0, mean))
 
 
 # ---- embed_concat --------------------------------------------------------------

@@ -43,23 +43,24 @@ def _register() -> None:
     lib = "relext::"
 
     @torch.library.register_fake(lib + "ranking_loss")
-    def _(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight):
-        return scores.new_empty(scores.shape[0])
+    def _(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight, mean):
+        loss = scores.new_empty(()) if mean else scores.new_empty(scores.shape[0])
+        did = scores.new_empty(scores.shape[0] if id_logits is not None else 0, 2)
+        return loss, scores.new_empty(scores.shape), did
 
     @torch.library.register_fake(lib + "ranking_loss_backward")
-    def _(grad, scores, labels, id_logits, m_pos, m_neg, gamma, id_weight):
-        gid = scores.new_empty(scores.shape[0], 2) if id_logits is not None else scores.new_empty(0)
-        return torch.empty_like(scores), gid
+    def _(grad, dscores, did):
+        return torch.empty_like(dscores), torch.empty_like(did)
 
     def rl_setup(ctx, inputs, output):
-        scores, labels, id_logits, *params = inputs
-        ctx.save_for_backward(scores, labels, id_logits)
-        ctx.params = params
+        ctx.has_id = inputs[2] is not None
+        ctx.save_for_backward(output[1], output[2])
+        ctx.mark_non_differentiable(output[1], output[2])
 
-    def rl_backward(ctx, grad):
-        scores, labels, id_logits = ctx.saved_tensors
-        gs, gid = torch.ops.relext.ranking_loss_backward(grad, scores, labels, id_logits, *ctx.params)
-        return gs, None, gid if id_logits is not None else None, None, None, None, None
+    def rl_backward(ctx, grad, _dscores, _did):
+        dscores, did = ctx.saved_tensors
+        gs, gid = torch.ops.relext.ranking_loss_backward(grad, dscores, did)
+        return gs, None, gid if ctx.has_id else None, None, None, None, None, None
 
     torch.library.register_autograd(lib + "ranking_loss", rl_backward, setup_context=rl_setup)
 
@@ -102,16 +103,13 @@ def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Te
     scores [B, C] for the C positive classes; labels [B]: the class index, or -1 for the
     negative class (Other); id_logits [B, 2] (Other, relation) or None.
     reduction: 'mean' or 'none' (per-instance losses)."""
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction is 'mean' or 'none', not {reduction!r}")
     if backend() == "reference":
         per = reference.ranking_loss_reference(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight)
-    else:
-        per = torch.ops.relext.ranking_loss(scores, labels, id_logits, float(m_pos), float(m_neg),
-                                            float(gamma), float(id_weight))
-    if reduction == "none":
-        return per
-    if reduction != "mean":
-        raise ValueError(f"reduction is 'mean' or 'none', not {reduction!r}")
-    return per.mean()
+        return per.mean() if reduction == "mean" else per
+    return torch.ops.relext.ranking_loss(scores, labels, id_logits, float(m_pos), float(m_neg),
+                                         float(gamma), float(id_weight), reduction == "mean")[0]
 
 
 def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch.Tensor,

@@ -1,0 +1,99 @@
+"""reports/kernels.md from one pytest-benchmark JSON (ratios measured side by side).
+
+    pytest tests/bench/test_bench_kernels.py --benchmark-only --benchmark-json=reports/kernels.json
+    python -m relext_bench.kernels.report reports/kernels.json > reports/kernels.md
+
+The JSON is kept as the record behind the table, without the per-round timings
+(`stats.data`), which the table does not use.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+from tabulate import tabulate
+
+# (op, device, size key, size) -> minimum speed-up of fused over the eager reference.
+TARGETS = {
+    ("ranking_loss", "cpu", "B", 256): 5.0,
+    ("ranking_loss", "cpu", "B", 65536): 4.0,
+    ("embed_concat", "cpu", "L", 100): 1.5,
+}
+GPU_TARGETS = {"ranking_loss": 10.0, "embed_concat": 2.0}
+
+
+def _target(info: dict) -> float | None:
+    op, device = info["op"], info["device"]
+    if device == "cuda":
+        return GPU_TARGETS[op]
+    key = "B" if op == "ranking_loss" else "L"
+    return TARGETS.get((op, device, key, info[key]))
+
+
+def render(data: dict) -> str:
+    groups: dict[str, dict[str, dict]] = defaultdict(dict)
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        groups[bench["group"]][info["impl"]] = bench
+    rows = []
+    for name in sorted(groups, key=lambda g: (groups[g]["fused"]["extra_info"]["op"],
+                                              groups[g]["fused"]["extra_info"]["device"],
+                                              groups[g]["fused"]["extra_info"].get("B", 0),
+                                              groups[g]["fused"]["extra_info"].get("L", 0),
+                                              groups[g]["fused"]["extra_info"].get("C", 0))):
+        impls = groups[name]
+        info = impls["fused"]["extra_info"]
+        med = {k: v["stats"]["median"] for k, v in impls.items()}
+        shape = (f"B={info['B']}, C={info['C']}" if info["op"] == "ranking_loss"
+                 else f"B={info['B']}, L={info['L']}, 200+2x50+50")
+        ratio = med["reference"] / med["fused"]
+        compiled = med.get("compiled")
+        target = _target(info)
+        met = "" if target is None else ("yes" if ratio >= target else f"no ({ratio / target:.0%} of it)")
+        rows.append([info["op"], info["device"], shape, f"{med['fused'] * 1e3:.3f}",
+                     f"{med['reference'] * 1e3:.3f}", f"{compiled * 1e3:.3f}" if compiled else "-",
+                     f"{ratio:.2f}x", f"{compiled / med['fused']:.2f}x" if compiled else "-",
+                     f"{target:g}x" if target else "-", met])
+    machine = data.get("machine_info", {})
+    cpu = machine.get("cpu", {})
+    threads = {b["extra_info"].get("threads") for b in data["benchmarks"]}
+    lines = [
+        "# Fused kernels: speed against the reference",
+        "",
+        "Forward + backward, median of the pytest-benchmark rounds of one run; every ratio "
+        "compares timings taken side by side in that run. `reference` is the pure-PyTorch "
+        "reference run eagerly, `compiled` the same under `torch.compile`.",
+        "",
+        f"Machine: {cpu.get('brand_raw', 'unknown CPU')}, {cpu.get('count', '?')} cores, "
+        f"torch threads {', '.join(str(t) for t in sorted(threads, key=str))}; "
+        f"Python {machine.get('python_version', '?')}; recorded {data.get('datetime', '?')[:10]}.",
+        "",
+        tabulate(rows, headers=["op", "device", "shape", "fused ms", "reference ms", "compiled ms",
+                                "reference / fused", "compiled / fused", "target", "met"],
+                 tablefmt="github"),
+        "",
+        "Regenerate: `pytest tests/bench/test_bench_kernels.py --benchmark-only "
+        "--benchmark-json=reports/kernels.json && python -m relext_bench.kernels.report "
+        "reports/kernels.json > reports/kernels.md`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m relext_bench.kernels.report BENCHMARK.json", file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as fh:
+        data = json.load(fh)
+    for bench in data["benchmarks"]:
+        bench["stats"].pop("data", None)
+    with open(argv[0], "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    sys.stdout.write(render(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

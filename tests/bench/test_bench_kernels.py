@@ -1,0 +1,98 @@
+"""Fused ops vs the eager reference vs torch.compile(reference), forward + backward.
+
+Each case is a benchmark group; `python -m relext_bench.kernels.report` turns the JSON of
+one run into the ratio table of reports/kernels.md. In a plain test run (timing off)
+only the smallest sizes run once, and torch.compile is left out.
+"""
+import pytest
+import torch
+from kernel_testing import DEVICES, require_extension
+
+from relext_bench.kernels import embed_concat, ranking_loss
+from relext_bench.kernels.reference import embed_concat_reference, ranking_loss_reference
+
+IMPLS = ["fused", "reference", "compiled"]
+
+
+def _timed(request):
+    return not request.config.option.benchmark_disable
+
+
+def _skip_when_untimed(request, impl, large):
+    if not _timed(request) and (impl == "compiled" or large):
+        pytest.skip("timing is off: only the smallest sizes, without torch.compile")
+
+
+def _sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _loss_fn(impl):
+    if impl == "fused":
+        return lambda s, y, i: ranking_loss(s, y, i)
+    ref = lambda s, y, i: ranking_loss_reference(s, y, i).mean()  # noqa: E731
+    return torch.compile(ref, dynamic=False) if impl == "compiled" else ref
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("C", [6, 18])
+@pytest.mark.parametrize("B", [256, 4096, 65536])
+def test_bench_ranking_loss(benchmark, request, device, impl, C, B):
+    require_extension()
+    _skip_when_untimed(request, impl, B > 256)
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(B, C, generator=g).to(device).requires_grad_()
+    ids = torch.randn(B, 2, generator=g).to(device).requires_grad_()
+    labels = torch.randint(0, C, (B,), generator=g)
+    labels[torch.rand(B, generator=g) < 0.9] = -1  # about 10 negatives per positive
+    labels = labels.to(device)
+    fn = _loss_fn(impl)
+
+    def step():
+        loss = fn(scores, labels, ids)
+        grads = torch.autograd.grad(loss, (scores, ids))
+        _sync(device)
+        return grads
+
+    step()  # warm-up (and compilation)
+    benchmark.group = f"ranking_loss {device} B={B} C={C}"
+    benchmark.extra_info.update(op="ranking_loss", impl=impl, device=device, B=B, C=C,
+                                threads=torch.get_num_threads())
+    grads = benchmark(step)
+    assert torch.isfinite(grads[0]).all()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("L", [16, 100])
+def test_bench_embed_concat(benchmark, request, device, impl, L):
+    require_extension()
+    _skip_when_untimed(request, impl, L > 16)
+    B, V, P, T = 256, 20000, 18, 133  # the paper's widths: 200 + 2 x 50 + 50
+    g = torch.Generator().manual_seed(0)
+    wt = torch.randn(V, 200, generator=g).to(device).requires_grad_()
+    pt = torch.randn(P, 50, generator=g).to(device).requires_grad_()
+    tt = torch.randn(T, 50, generator=g).to(device).requires_grad_()
+    words, pos1, pos2, tags = (torch.randint(0, n, (B, L), generator=g).to(device) for n in (V, P, P, T))
+    upstream = torch.randn(B, L, 350, generator=g).to(device)
+    if impl == "fused":
+        fn = lambda: embed_concat(wt, pt, words, pos1, pos2, tt, tags)  # noqa: E731
+    else:
+        ref = lambda: embed_concat_reference(wt, pt, None, tt, words, pos1, pos2, tags)  # noqa: E731
+        fn = torch.compile(ref, dynamic=False) if impl == "compiled" else ref
+
+    def step():
+        out = fn()
+        grads = torch.autograd.grad(out, (wt, pt, tt), upstream)
+        _sync(device)
+        return grads
+
+    step()
+    benchmark.group = f"embed_concat {device} B={B} L={L}"
+    benchmark.extra_info.update(op="embed_concat", impl=impl, device=device, B=B, L=L,
+                                threads=torch.get_num_threads(),
+                                bytes=(B * L * 350 * 4) * 2)  # output written + upstream read
+    grads = benchmark(step)
+    assert grads[0].shape == wt.shape
