@@ -90,6 +90,58 @@ def _build_ext(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from pathlib import Path
+
+    from relext_bench.data import registry
+    from relext_bench.models import ModelSpec
+    from relext_bench.protocols import get_protocol
+    from relext_bench.training.records import write_json_atomic
+    from relext_bench.training.trainer import TrainConfig, train_run
+
+    protocol = get_protocol(args.protocol)
+    corpus = registry.load(args.corpus)
+    partitions = protocol.partitions(corpus)
+    names = [p.name for p in partitions]
+    if args.fold is not None:
+        if protocol.scheme != "cv" or not 1 <= args.fold <= len(partitions):
+            raise UserError(f"--fold takes 1..{len(partitions)} under the paper protocol" if protocol.scheme == "cv"
+                            else "--fold applies to the paper protocol (cross-validation) only")
+        partition = partitions[args.fold - 1]
+    else:
+        partition = partitions[0]
+    params = {}
+    for item in args.param or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--param takes key=value, not {item!r}")
+        params[key] = value
+    spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
+                     threshold=args.threshold).with_params(**params)
+    spec.resolved()
+    cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
+                      optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping)
+    record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
+    out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
+    write_json_atomic(out, record)
+    if corpus.synthetic:
+        print("SYNTHETIC corpus (generated, not real data)")
+    if record["status"] != "finished":
+        print(f"run FAILED: {record['failure']} (record: {out})")
+        return 1
+    t = record["test"]
+    leak = record["leak_probe"]["test"]
+    print(f"{spec.label()} on {corpus.name}, protocol {protocol.name}, {partition.name} of {', '.join(names)}, seed {args.seed}")
+    print(f"test micro P/R/F1 {t['micro_p']:.4f}/{t['micro_r']:.4f}/{t['micro_f1']:.4f}; "
+          f"macro F1 {t['macro_f1']:.4f}; weighted F1 {t['weighted_f1']:.4f}; "
+          f"identification F1 {t['identification_f1']:.4f}")
+    print(f"epochs {record['epochs']} (best {record['best_epoch']}); "
+          f"{record['timings']['train_instances_per_s']:.0f} training instances/s; "
+          f"leak probe F1 {leak['f1']:.3f} (lift {leak['lift']:.2f}); kernels: {record['environment']['kernel_backend']}")
+    print(f"record: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +160,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
     p.set_defaults(func=_corpora_show)
+
+    p = sub.add_parser("train", help="train and evaluate one run; writes its record")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--model", required=True, help="ye2019, cnn, pcnn, cr_cnn, att_bilstm")
+    p.add_argument("--tags", default="bio_typed", choices=["none", "bio", "bio_typed", "random"])
+    p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
+                   help="default: the model's own")
+    p.add_argument("--predict-rule", default="paper", choices=["paper", "gated"])
+    p.add_argument("--threshold", type=float, default=None, help="ranking threshold (default: the model's)")
+    p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    p.add_argument("--fold", type=int, default=None, help="1..5 under the paper protocol")
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
+    p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default="results")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("build-ext", help="compile the C++/CUDA extension ahead of time")
     p.add_argument("--verbose", action="store_true", help="show the compiler's output")

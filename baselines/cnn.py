@@ -1,0 +1,60 @@
+"""CNN with position embeddings: Zeng et al. 2014 (COLING), "Relation Classification via
+Convolutional Deep Neural Network", in the multi-width form of Nguyen & Grishman 2015
+(VS@NAACL), "Relation Extraction: Perspective from Convolutional Neural Networks".
+
+Word + two position embeddings; convolutions of widths 2-5 with 150 filters each, tanh,
+max pooling over time, dropout 0.5, a linear layer; softmax cross-entropy over the
+labels with Other.
+
+Deviations: word embeddings are trained from random initialisation (both papers start
+from word2vec; `relext_bench.data.vocab.load_word2vec` loads such vectors); widths
+follow Nguyen & Grishman; no lexical features (Zeng's WordNet hypernyms).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from relext_bench.models.base import (
+    ModelEntry,
+    RelationModel,
+    config_from,
+    masked_max,
+    register,
+    same_conv,
+)
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    word_dim: int = 200
+    position_dim: int = 50
+    tag_dim: int = 50
+    widths: tuple[int, ...] = (2, 3, 4, 5)
+    filters: int = 150
+    dropout: float = 0.5
+
+
+class CNN(RelationModel):
+    def build_encoder(self, input_width: int) -> int:
+        c = self.config
+        self.convs = nn.ModuleList(nn.Conv1d(input_width, c.filters, w) for w in c.widths)
+        self.drop = nn.Dropout(c.dropout)
+        return c.filters * len(c.widths)
+
+    def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        xt = x.transpose(1, 2)
+        feats = [masked_max(torch.tanh(same_conv(xt, conv)).transpose(1, 2), batch["mask"]) for conv in self.convs]
+        return self.drop(torch.cat(feats, dim=1))
+
+
+def search_space(trial) -> dict:
+    return {"filters": trial.suggest_categorical("filters", [100, 150, 230]),
+            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
+
+register(ModelEntry("cnn", lambda spec, sizes: CNN(spec, sizes, config_from(CNNConfig, spec)),
+                    default_objective="ce", default_threshold=0.0,
+                    source="Zeng et al. 2014; Nguyen & Grishman 2015", search_space=search_space))

@@ -1,0 +1,229 @@
+"""The model interface: a spec (name + options + hyper-parameters) and the vocabulary
+sizes build a `RelationModel`; `forward(batch)` returns class scores (and, for the
+multi-task objective, identification logits); `predict` maps them to labels.
+
+Every model shares the input layer (word, two position and tag embeddings in one fused
+lookup, spatial dropout) and the heads; a model only defines `encode`, which turns the
+embedded tokens into one feature vector per instance.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from relext_bench.data.instances import TAG_SCHEMES
+from relext_bench.errors import UserError
+from relext_bench.kernels import embed_concat
+from relext_bench.models import objectives
+
+
+@dataclass(frozen=True)
+class Sizes:
+    words: int
+    positions: int
+    tags: int
+    labels: int  # including Other
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to build: the model's name, its tag scheme and objective, the prediction
+    rule, and hyper-parameters overriding the model's config defaults."""
+
+    name: str
+    tags: str = "bio_typed"
+    objective: str | None = None  # None: the model's default
+    predict_rule: str = "paper"
+    threshold: float | None = None  # None: the model's default
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tags not in TAG_SCHEMES:
+            raise UserError(f"unknown tag scheme {self.tags!r} (one of {', '.join(TAG_SCHEMES)})")
+        if self.objective is not None and self.objective not in objectives.OBJECTIVES:
+            raise UserError(f"unknown objective {self.objective!r} (one of {', '.join(objectives.OBJECTIVES)})")
+        if self.predict_rule not in objectives.PREDICT_RULES:
+            raise UserError(f"unknown prediction rule {self.predict_rule!r}")
+
+    def with_params(self, **params) -> ModelSpec:
+        merged = dict(self.params) | params
+        return dataclasses.replace(self, params=tuple(sorted(merged.items())))
+
+    def resolved(self) -> ModelSpec:
+        """The spec with the model's defaults filled in (what a record stores)."""
+        _load_models()
+        entry = MODELS.get(self.name)
+        if entry is None:
+            raise UserError(f"unknown model {self.name!r} (known: {', '.join(MODELS)})")
+        objective = self.objective or entry.default_objective
+        threshold = self.threshold
+        if threshold is None:
+            threshold = entry.default_threshold if objective != "ce" else 0.0
+        return dataclasses.replace(self, objective=objective, threshold=threshold)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["params"] = dict(self.params)
+        return d
+
+    def key(self) -> str:
+        blob = json.dumps(self.resolved().to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def label(self) -> str:
+        s = self.resolved()
+        extra = "".join(f",{k}={v}" for k, v in s.params)
+        return f"{s.name}[tags={s.tags},obj={s.objective}{extra}]"
+
+
+class Output(NamedTuple):
+    scores: torch.Tensor  # [B, K]: K = C + 1 for `ce`, C otherwise
+    id_logits: torch.Tensor | None  # [B, 2] for `multitask`
+
+
+class RelationModel(nn.Module):
+    """Base of every model: input layer, `encode` (the model's own), heads."""
+
+    # Input widths; a model's config may override them.
+    word_dim: int = 200
+    position_dim: int = 50
+    tag_dim: int = 50
+    input_dropout: float = 0.0
+
+    def __init__(self, spec: ModelSpec, sizes: Sizes, config) -> None:
+        super().__init__()
+        self.spec = spec.resolved()
+        self.config = config
+        self.sizes = sizes
+        self.word_dim = getattr(config, "word_dim", self.word_dim)
+        self.position_dim = getattr(config, "position_dim", self.position_dim)
+        self.tag_dim = getattr(config, "tag_dim", self.tag_dim) if self.spec.tags != "none" else 0
+        self.input_dropout = getattr(config, "input_dropout", self.input_dropout)
+        self.words = nn.Parameter(torch.empty(sizes.words, self.word_dim))
+        self.positions = nn.Parameter(torch.empty(sizes.positions, self.position_dim))
+        self.tag_table = nn.Parameter(torch.empty(sizes.tags, self.tag_dim)) if self.tag_dim else None
+        for p in (self.words, self.positions, self.tag_table):
+            if p is not None:
+                nn.init.uniform_(p, -0.05, 0.05)
+        n_scores, n_id = objectives.head_sizes(self.spec.objective, sizes.labels - 1)
+        features = self.build_encoder(self.word_dim + 2 * self.position_dim + self.tag_dim)
+        self.classifier = nn.Linear(features, n_scores, bias=getattr(config, "head_bias", True))
+        self.identifier = nn.Linear(features, n_id) if n_id else None
+
+    @property
+    def input_width(self) -> int:
+        return self.word_dim + 2 * self.position_dim + self.tag_dim
+
+    # ---- what a model defines ---------------------------------------------------
+    def build_encoder(self, input_width: int) -> int:
+        """Creates the model's layers; returns the width of its feature vector."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """x [B, L, input_width] -> features [B, F]. batch has `mask` [B, L] (bool),
+        `lengths`, and the mention spans `e1`, `e2` [B, 2] relative to the window."""
+        raise NotImplementedError
+
+    # ---- shared -------------------------------------------------------------------
+    def embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = embed_concat(self.words, self.positions, batch["tokens"], batch["pos1"], batch["pos2"],
+                         self.tag_table, batch["tags"] if self.tag_table is not None else None)
+        if self.training and self.input_dropout > 0:
+            # Spatial (channel) dropout: one mask per instance and channel, as Keras's
+            # SpatialDropout1D on each stream.
+            keep = torch.empty(x.shape[0], 1, x.shape[2], device=x.device).bernoulli_(1 - self.input_dropout)
+            x = x * keep / (1 - self.input_dropout)
+        return x
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> Output:
+        features = self.encode(self.embed(batch), batch)
+        return Output(self.classifier(features), self.identifier(features) if self.identifier is not None else None)
+
+    def loss(self, out: Output, labels: torch.Tensor) -> torch.Tensor:
+        return objectives.loss(self.spec.objective, out.scores, out.id_logits, labels)
+
+    def predict(self, out: Output) -> torch.Tensor:
+        return objectives.predict(self.spec.objective, out.scores, out.id_logits,
+                                  self.spec.threshold, self.spec.predict_rule)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    make: Callable[[ModelSpec, Sizes], RelationModel]
+    default_objective: str
+    default_threshold: float
+    source: str
+    search_space: Callable | None = field(default=None)
+
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> None:
+    MODELS[entry.name] = entry
+
+
+def config_from(cls, spec: ModelSpec):
+    """The model's config dataclass with the spec's hyper-parameters applied."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    values = {}
+    for key, value in spec.params:
+        if key not in known:
+            raise UserError(f"model {spec.name}: unknown hyper-parameter {key!r} (known: {', '.join(known)})")
+        values[key] = _coerce(getattr(defaults, key), value, f"model {spec.name}: {key}")
+    return cls(**values)
+
+
+def _coerce(default, value, what: str):
+    """Hyper-parameters may arrive as strings (command line); give them the default's type."""
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return value.lower() in ("true", "1")
+        if isinstance(default, tuple):
+            return tuple(type(default[0])(v) for v in value.split("/"))
+        return type(default)(value)
+    except ValueError:
+        raise UserError(f"{what}: {value!r} is not a {type(default).__name__}") from None
+
+
+def build_model(spec: ModelSpec, sizes: Sizes) -> RelationModel:
+    _load_models()
+    spec = spec.resolved()
+    return MODELS[spec.name].make(spec, sizes)
+
+
+def _load_models() -> None:
+    if "ye2019" in MODELS:
+        return
+    import relext_bench.baselines  # noqa: F401  (registers the baselines)
+    import relext_bench.models.ye2019  # noqa: F401
+
+
+def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over time of h [B, L, F] where mask [B, L] is true."""
+    return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+
+
+def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(h.dtype)
+    return (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+
+
+def same_conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """Keras 'same' padding for any width (even widths pad one more on the right).
+    x [B, C, L] -> [B, F, L]."""
+    k = conv.kernel_size[0]
+    return conv(nn.functional.pad(x, ((k - 1) // 2, k // 2)))

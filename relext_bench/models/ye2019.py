@@ -1,0 +1,84 @@
+"""Ye et al., ACL 2019: "Exploiting Entity BIO Tag Embeddings and Multi-task Learning
+for Relation Extraction with Imbalanced Data" (the model of the authors' released
+Keras script, as docs/paper.md describes it).
+
+Per token: word 200 + position-1 50 + position-2 50 (one shared table) + BIO tag 50,
+spatial dropout 0.2; convolutions of widths 1, 2, 3 with 64 filters each ('same'
+padding, ReLU, He-uniform); max- and average-pooling per width (384); BatchNorm,
+dropout 0.5, dense 128 ReLU, BatchNorm, dropout 0.2; heads: 6 ranking scores and a
+2-way identification softmax, losses 1:1. Prediction: Other when every score < 0.5.
+
+Deviations: pooling skips padding positions (the script pools over the padded
+16-token window; the two agree where the window is full); Keras's spatial dropout on
+each of the four streams is one channel-dropout over their concatenation, which is
+the same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from relext_bench.models.base import (
+    ModelEntry,
+    ModelSpec,
+    RelationModel,
+    Sizes,
+    config_from,
+    masked_max,
+    masked_mean,
+    register,
+    same_conv,
+)
+
+
+@dataclass(frozen=True)
+class Ye2019Config:
+    word_dim: int = 200
+    position_dim: int = 50
+    tag_dim: int = 50
+    input_dropout: float = 0.2
+    widths: tuple[int, ...] = (1, 2, 3)
+    filters: int = 64
+    hidden: int = 128
+    dropout: float = 0.5
+    hidden_dropout: float = 0.2
+
+
+class Ye2019(RelationModel):
+    def build_encoder(self, input_width: int) -> int:
+        c = self.config
+        self.convs = nn.ModuleList(nn.Conv1d(input_width, c.filters, w) for w in c.widths)
+        for conv in self.convs:
+            nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        pooled = 2 * c.filters * len(c.widths)
+        self.mlp = nn.Sequential(
+            nn.BatchNorm1d(pooled), nn.Dropout(c.dropout), nn.Linear(pooled, c.hidden), nn.ReLU(),
+            nn.BatchNorm1d(c.hidden), nn.Dropout(c.hidden_dropout))
+        return c.hidden
+
+    def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        mask = batch["mask"]
+        xt = x.transpose(1, 2)
+        pooled = []
+        for conv in self.convs:
+            h = torch.relu(same_conv(xt, conv)).transpose(1, 2)
+            pooled += [masked_max(h, mask), masked_mean(h, mask)]
+        return self.mlp(torch.cat(pooled, dim=1))
+
+
+def search_space(trial) -> dict:
+    return {"filters": trial.suggest_categorical("filters", [32, 64, 128]),
+            "hidden": trial.suggest_categorical("hidden", [64, 128, 256]),
+            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
+
+register(ModelEntry(
+    name="ye2019",
+    make=lambda spec, sizes: Ye2019(spec, sizes, config_from(Ye2019Config, spec)),
+    default_objective="multitask", default_threshold=0.5,
+    source="Ye et al. 2019 (ACL), the authors' released script", search_space=search_space))
+
+__all__ = ["Ye2019", "Ye2019Config", "ModelSpec", "Sizes"]

@@ -1,0 +1,1 @@
+"""Training one run: the trainer, run records, the leak probe."""

@@ -1,0 +1,194 @@
+"""One training run: a corpus partition, a model spec, a seed -> a run record.
+
+One seed drives everything (parameter init, dropout, batch order); on CPU with a fixed
+thread count a run is bit-reproducible. Early stopping restores the best weights, on
+the dev metric or, as the paper's script does, on validation loss with patience 2.
+A NaN or infinite loss ends the run as a recorded failure.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from relext_bench.data.instances import InstanceSet, builder_for
+from relext_bench.data.model import Corpus
+from relext_bench.data.serialize import corpus_digest
+from relext_bench.kernels import backend
+from relext_bench.metrics import evaluate
+from relext_bench.models import ModelSpec, Sizes, build_model
+from relext_bench.protocols import Partition, Protocol
+from relext_bench.training.leak import leak_probe
+from relext_bench.training.records import RECORD_VERSION, environment, pack_labels
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "rmsprop"  # the paper's script
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    max_epochs: int = 50
+    early_stopping: str = "dev_loss"  # or "dev_metric"
+    patience: int = 2
+    grad_clip: float | None = 5.0
+    threads: int | None = None
+    progress: bool = True
+    eval_batch_size: int = 1024
+
+
+class TrainingFailed(Exception):
+    pass
+
+
+def to_batch(instances: InstanceSet, index: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
+    rows = instances.rows(index)
+    batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in rows.items()}
+    batch["mask"] = torch.arange(batch["tokens"].shape[1], device=device)[None, :] < batch["lengths"][:, None]
+    return batch
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                  chunk: int = 50) -> list[np.ndarray]:
+    """Length-bucketed batches: shuffle, sort each chunk of `chunk` batches by length,
+    cut into batches, shuffle the batches. Padding then follows each batch's own
+    longest window (whole-sentence instances vary from a few tokens to hundreds)."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    span = batch_size * chunk
+    for start in range(0, len(order), span):
+        part = order[start:start + span]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _optimizer(cfg: TrainConfig, params):
+    name = cfg.optimizer.lower()
+    if name == "rmsprop":
+        # Keras's RMSprop: rho 0.9, epsilon 1e-7.
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=0.9, eps=1e-7, weight_decay=cfg.weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+@torch.no_grad()
+def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np.ndarray, float]:
+    """Predicted labels and the mean loss over the set."""
+    model.eval()
+    order = np.argsort(instances.lengths, kind="stable")  # batches of similar length
+    preds, total = np.zeros(len(instances), dtype=np.int64), 0.0
+    for start in range(0, len(instances), cfg.eval_batch_size):
+        index = order[start:start + cfg.eval_batch_size]
+        batch = to_batch(instances, index, device)
+        out = model(batch)
+        total += float(model.loss(out, batch["labels"])) * len(index)
+        preds[index] = model.predict(out).cpu().numpy()
+    return preds, total / max(len(instances), 1)
+
+
+def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
+              cfg: TrainConfig = TrainConfig(), device: str = "cpu", extra: dict | None = None) -> dict:
+    """Trains and evaluates one run; returns its record (a failure is a record too)."""
+    spec = spec.resolved()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev_ = torch.device(device)
+    policy = protocol.policy.replace(tags=spec.tags)
+    record = {
+        "version": RECORD_VERSION, "status": "running",
+        "corpus": {"name": corpus.name, "digest": corpus_digest(corpus), "synthetic": corpus.synthetic,
+                   "language": corpus.language},
+        "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
+        "policy": policy.to_dict() | {"digest": policy.digest()},
+        "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
+        "train_config": asdict(cfg), "seed": seed, **(extra or {}),
+    }
+    timings = {}
+    t0 = time.perf_counter()
+    train_sents = [s for d in partition.train for s in d.sentences]
+    builder = builder_for(corpus, policy, train_sents)
+    train = builder.build(train_sents)
+    dev = builder.build([s for d in partition.dev for s in d.sentences])
+    test = dev if partition.test is partition.dev else builder.build([s for d in partition.test for s in d.sentences])
+    timings["build_s"] = time.perf_counter() - t0
+    record["instances"] = {"train": len(train), "dev": len(dev), "test": len(test),
+                           "train_positives": train.positives, "skipped": dict(builder.report)}
+    record["leak_probe"] = {"train": leak_probe(train), "test": leak_probe(test)}
+    record["labels"] = builder.labels
+
+    torch.manual_seed(seed)
+    np_rng = np.random.default_rng(seed)
+    sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
+    model = build_model(spec, sizes).to(dev_)
+    record["parameters"] = sum(p.numel() for p in model.parameters())
+    optim = _optimizer(cfg, model.parameters())
+    curve, best, best_state, bad_epochs = [], None, None, 0
+    t1 = time.perf_counter()
+    try:
+        bar = tqdm(range(1, cfg.max_epochs + 1), desc=spec.label(), disable=not cfg.progress, leave=False)
+        for epoch in bar:
+            model.train()
+            total, seen, te = 0.0, 0, time.perf_counter()
+            for k, index in enumerate(epoch_batches(train.lengths, cfg.batch_size, np_rng)):
+                if len(index) < 2:  # BatchNorm needs two instances
+                    continue
+                batch = to_batch(train, index, dev_)
+                loss = model.loss(model(batch), batch["labels"])
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optim.step()
+                total += value * len(index)
+                seen += len(index)
+            train_s = time.perf_counter() - te
+            dev_pred, dev_loss = predict(model, dev, cfg, dev_)
+            dev_metric = evaluate(dev.labels, dev_pred, builder.labels)[protocol.metric]
+            curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
+                          f"dev_{protocol.metric}": dev_metric, "train_seconds": train_s,
+                          "train_instances_per_s": seen / train_s if train_s else None})
+            bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", dev=f"{dev_metric:.3f}")
+            score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
+            if best is None or score > best:
+                best, best_state, bad_epochs = score, copy.deepcopy(model.state_dict()), 0
+                record["best_epoch"] = epoch
+            else:
+                bad_epochs += 1
+                if bad_epochs > cfg.patience:
+                    break
+    except TrainingFailed as e:
+        record.update(status="failed", failure=str(e), curve=curve)
+        record["timings"] = timings | {"train_s": time.perf_counter() - t1}
+        record["environment"] = environment(backend())
+        return record
+    timings["train_s"] = time.perf_counter() - t1
+    model.load_state_dict(best_state)
+
+    t2 = time.perf_counter()
+    dev_pred, _ = predict(model, dev, cfg, dev_)
+    test_pred, _ = predict(model, test, cfg, dev_)
+    timings["evaluate_s"] = time.perf_counter() - t2
+    epochs = len(curve)
+    timings["train_instances_per_s"] = float(np.mean([c["train_instances_per_s"] for c in curve if c["train_instances_per_s"]]))
+    record.update(
+        status="finished", curve=curve, epochs=epochs, timings=timings,
+        dev=evaluate(dev.labels, dev_pred, builder.labels),
+        test=evaluate(test.labels, test_pred, builder.labels),
+        predictions={"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)},
+        environment=environment(backend()),
+    )
+    return record

@@ -1,0 +1,147 @@
+"""Every model x tag scheme x objective behind one interface; the trainer's guarantees."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from relext_bench.cli import main
+from relext_bench.data import registry
+from relext_bench.models import MODELS, ModelSpec, Sizes, build_model, objectives
+from relext_bench.protocols import PROTOCOLS
+from relext_bench.training.records import unpack_labels
+from relext_bench.training.trainer import TrainConfig, epoch_batches, train_run
+
+TINY = "synth_zh:documents=12"
+FAST = TrainConfig(max_epochs=1, batch_size=64, progress=False)
+
+
+def tiny_run(spec, seed=1, protocol="paper", cfg=FAST):
+    corpus = registry.load(TINY)
+    prot = PROTOCOLS[protocol]
+    return train_run(corpus, prot, prot.partitions(corpus)[0], spec, seed, cfg)
+
+
+@pytest.mark.parametrize("name", ["ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"])
+@pytest.mark.parametrize("tags", ["none", "bio", "bio_typed", "random"])
+@pytest.mark.parametrize("objective", ["ce", "ranking", "multitask"])
+def test_every_model_tags_objective_trains_an_epoch(name, tags, objective):
+    record = tiny_run(ModelSpec(name, tags=tags, objective=objective))
+    assert record["status"] == "finished", record.get("failure")
+    assert record["epochs"] == 1 and len(record["curve"]) == 1
+    test = record["test"]
+    n = record["instances"]["test"]
+    assert len(unpack_labels(record["predictions"]["test_pred"])) == n
+    assert 0.0 <= test["micro_f1"] <= 1.0
+    assert record["model"]["objective"] == objective and record["policy"]["tags"] == tags
+
+
+@pytest.mark.parametrize("name", ["ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"])
+def test_same_interface_and_head_shapes(name):
+    sizes = Sizes(words=30, positions=18, tags=9, labels=7)
+    B, L = 5, 11
+    g = torch.Generator().manual_seed(0)
+    batch = {"tokens": torch.randint(1, 30, (B, L), generator=g), "pos1": torch.randint(1, 18, (B, L), generator=g),
+             "pos2": torch.randint(1, 18, (B, L), generator=g), "tags": torch.randint(1, 9, (B, L), generator=g),
+             "lengths": torch.tensor([11, 9, 5, 3, 11]), "e1": torch.tensor([[0, 1]] * B),
+             "e2": torch.tensor([[2, 3]] * B)}
+    batch["mask"] = torch.arange(L)[None, :] < batch["lengths"][:, None]
+    for objective, (k, ids) in {"ce": (7, None), "ranking": (6, None), "multitask": (6, (B, 2))}.items():
+        model = build_model(ModelSpec(name, objective=objective), sizes).eval()
+        out = model(batch)
+        assert out.scores.shape == (B, k)
+        assert (out.id_logits.shape if out.id_logits is not None else None) == ids
+        assert model.predict(out).shape == (B,)
+        # Padding beyond a row's length does not change its output.
+        changed = {**batch, "tokens": batch["tokens"].clone()}
+        changed["tokens"][3, 5:] = 7
+        torch.testing.assert_close(model(changed).scores[3], out.scores[3])
+
+
+def test_tag_width_follows_the_scheme():
+    sizes = Sizes(30, 18, 9, 7)
+    assert build_model(ModelSpec("ye2019", tags="none"), sizes).input_width == 300
+    assert build_model(ModelSpec("ye2019", tags="bio_typed"), sizes).input_width == 350
+
+
+def test_prediction_rules():
+    scores = torch.tensor([[0.2, 0.4], [0.7, 0.1], [-1.0, -0.5]])
+    ids = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 2.0]])
+    assert objectives.predict("ranking", scores, None, 0.5).tolist() == [0, 1, 0]
+    assert objectives.predict("ranking", scores, None, 0.0).tolist() == [2, 1, 0]
+    assert objectives.predict("multitask", scores, ids, 0.5, "paper").tolist() == [0, 1, 0]
+    assert objectives.predict("multitask", scores, ids, 0.5, "gated").tolist() == [2, 0, 2]
+
+
+def test_same_seed_same_run_other_seed_differs():
+    spec = ModelSpec("ye2019")
+    a, b, c = tiny_run(spec, seed=3), tiny_run(spec, seed=3), tiny_run(spec, seed=4)
+    assert a["predictions"] == b["predictions"] and a["test"] == b["test"] and a["curve"][0]["train_loss"] == b["curve"][0]["train_loss"]
+    assert a["curve"][0]["train_loss"] != c["curve"][0]["train_loss"]
+
+
+def test_nan_loss_is_a_recorded_failure():
+    record = tiny_run(ModelSpec("cnn"), cfg=TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None,
+                                                        progress=False))
+    assert record["status"] == "failed" and "loss became" in record["failure"]
+
+
+def test_early_stopping_restores_best_and_stops():
+    record = tiny_run(ModelSpec("cnn"), cfg=TrainConfig(max_epochs=30, patience=1, progress=False, lr=3e-3))
+    assert record["status"] == "finished"
+    losses = [c["dev_loss"] for c in record["curve"]]
+    assert record["best_epoch"] == int(np.argmin(losses)) + 1
+    assert record["epochs"] < 30 and record["epochs"] - record["best_epoch"] == 2
+
+
+def test_leak_probe_informative_under_paper_not_standard():
+    paper = tiny_run(ModelSpec("pcnn"), protocol="paper")["leak_probe"]["train"]
+    standard = tiny_run(ModelSpec("pcnn"), protocol="standard")["leak_probe"]["train"]
+    assert paper["reversed_share_of_negatives"] == 0.0 and paper["reversed_share_of_positives"] > 0.2
+    assert paper["informative"] and paper["lift"] > 5
+    assert not standard["informative"] and 0.8 < standard["lift"] < 1.2
+
+
+def test_record_carries_what_a_report_needs():
+    r = tiny_run(ModelSpec("cr_cnn"))
+    for key in ("corpus", "protocol", "partition", "policy", "model", "seed", "dev", "test", "curve",
+                "timings", "environment", "predictions", "leak_probe"):
+        assert key in r
+    assert r["corpus"]["synthetic"] is True and r["environment"]["kernel_backend"] in ("cpp", "cpp+cuda", "reference")
+    assert r["timings"]["train_instances_per_s"] > 0
+    json.dumps(r)
+
+
+def test_epoch_batches_cover_everything_once_and_bucket():
+    lengths = np.random.default_rng(0).integers(1, 300, 5000)
+    batches = epoch_batches(lengths, 64, np.random.default_rng(1))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(5000))
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 50  # random batches would span about 290
+
+
+def test_train_cli_writes_record(tmp_path, capsys):
+    assert main(["train", "--corpus", TINY, "--model", "pcnn", "--tags", "bio", "--objective", "ranking",
+                 "--protocol", "paper", "--fold", "2", "--max-epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "test micro P/R/F1" in out and "leak probe" in out
+    (path,) = tmp_path.glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["partition"] == "fold-2" and record["model"]["tags"] == "bio"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "nope"], "unknown model 'nope'"),
+    (["--model", "cnn", "--param", "filters=abc"], "'abc' is not a int"),
+    (["--model", "cnn", "--param", "colour=1"], "unknown hyper-parameter 'colour'"),
+    (["--model", "cnn", "--fold", "2"], "--fold applies to the paper protocol"),
+])
+def test_train_cli_errors(tmp_path, capsys, argv, message):
+    assert main(["train", "--corpus", TINY, "--max-epochs", "1", "--out", str(tmp_path), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_registry_lists_all_models():
+    build_model(ModelSpec("cnn"), Sizes(5, 5, 5, 3))
+    assert set(MODELS) == {"ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"}
