@@ -27,4 +27,15 @@ inline void check_index(const at::Tensor& index, const at::Tensor& like, const c
               ", words has ", like.sizes());
 }
 
+// The index tensors of embed_concat: int64, all of the words' shape; tags with a tag table.
+inline void check_embed_inputs(const at::Tensor& words, const at::Tensor& pos1, const at::Tensor& pos2,
+                               const std::optional<at::Tensor>& tag_table,
+                               const std::optional<at::Tensor>& tags) {
+  check_index(words, words, "words");
+  check_index(pos1, words, "pos1");
+  check_index(pos2, words, "pos2");
+  TORCH_CHECK(tag_table.has_value() == tags.has_value(), "embed_concat: tag_table and tags go together");
+  if (tags) check_index(*tags, words, "tags");
+}
+
 }  // namespace relext

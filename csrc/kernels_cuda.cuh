@@ -41,12 +41,19 @@ struct Segments {
   int64_t width;  // total output width
 };
 
+// The segment that output column d belongs to.
+template <typename S>
+__device__ __forceinline__ int segment_of(const Segments<S>& segs, int64_t d) {
+  int k = 0;
+  while (k + 1 < segs.count && d >= segs.seg[k + 1].offset) ++k;
+  return k;
+}
+
 template <typename S>
 __global__ void embed_forward_kernel(Segments<S> segs, int64_t N, int64_t padding, S* out) {
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     for (int64_t d = threadIdx.x; d < segs.width; d += blockDim.x) {
-      int k = 0;
-      while (k + 1 < segs.count && d >= segs.seg[k + 1].offset) ++k;
+      const int k = segment_of(segs, d);
       const Segment<S>& s = segs.seg[k];
       const int64_t i = s.index[n];
       out[n * segs.width + d] = i == padding ? S(0.0f) : s.table[i * s.width + (d - s.offset)];
@@ -77,8 +84,7 @@ __global__ void embed_backward_atomic_kernel(const S* grad, Segments<S> segs, De
                                              int64_t N, int64_t padding) {
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     for (int64_t d = threadIdx.x; d < segs.width; d += blockDim.x) {
-      int k = 0;
-      while (k + 1 < segs.count && d >= segs.seg[k + 1].offset) ++k;
+      const int k = segment_of(segs, d);
       const Segment<S>& s = segs.seg[k];
       const int64_t i = s.index[n];
       if (i == padding) continue;

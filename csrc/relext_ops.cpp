@@ -97,12 +97,7 @@ at::Tensor embed_concat_cpu(const at::Tensor& word_table, const at::Tensor& pos_
                             const std::optional<at::Tensor>& tag_table, const at::Tensor& words_,
                             const at::Tensor& pos1_, const at::Tensor& pos2_,
                             const std::optional<at::Tensor>& tags_, int64_t padding_idx) {
-  check_index(words_, words_, "words");
-  check_index(pos1_, words_, "pos1");
-  check_index(pos2_, words_, "pos2");
-  TORCH_CHECK(tag_table.has_value() == tags_.has_value(),
-              "embed_concat: tag_table and tags go together");
-  if (tags_) check_index(*tags_, words_, "tags");
+  check_embed_inputs(words_, pos1_, pos2_, tag_table, tags_);
   const auto words = words_.contiguous(), pos1 = pos1_.contiguous(), pos2 = pos2_.contiguous();
   const auto tags = tags_ ? tags_->contiguous() : at::Tensor();
   const auto wt = word_table.contiguous(), pt = pos_table.contiguous();

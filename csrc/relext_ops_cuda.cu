@@ -95,11 +95,7 @@ at::Tensor embed_concat_cuda(const at::Tensor& word_table, const at::Tensor& pos
                              const std::optional<at::Tensor>& tag_table, const at::Tensor& words,
                              const at::Tensor& pos1, const at::Tensor& pos2,
                              const std::optional<at::Tensor>& tags, int64_t padding_idx) {
-  check_index(words, words, "words");
-  check_index(pos1, words, "pos1");
-  check_index(pos2, words, "pos2");
-  TORCH_CHECK(tag_table.has_value() == tags.has_value(), "embed_concat: tag_table and tags go together");
-  if (tags) check_index(*tags, words, "tags");
+  check_embed_inputs(words, pos1, pos2, tag_table, tags);
   c10::cuda::CUDAGuard guard(word_table.device());
   std::vector<at::Tensor> tables = {word_table.contiguous(), pos_table.contiguous(),
                                     (pos2_table ? *pos2_table : pos_table).contiguous()};
