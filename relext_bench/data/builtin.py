@@ -43,3 +43,52 @@ for _lang, _what in (("zh", "Chinese-like (character tokens)"), ("en", "English-
         available=lambda: (True, "generated on demand"),
         synthetic=True,
     ))
+
+
+def _public_available(name: str):
+    def available() -> tuple[bool, str]:
+        from relext_bench.data import fetch
+
+        entry = fetch.sources()[name]
+        if all(fetch.cache_path(f["url"]).exists() for f in entry["files"]):
+            return True, "in the cache"
+        if fetch.mirror() is not None:
+            return True, f"from the mirror {fetch.mirror()}"
+        if fetch.offline():
+            return False, f"{name} is not in the cache and the harness is offline (unset --offline or set RELEXT_BENCH_MIRROR)"
+        return True, "downloads on first use"
+    return available
+
+
+def _public_loader(load):
+    def loader(**params: str):
+        unknown = set(params) - {"strict"}
+        if unknown:
+            raise UserError(f"unknown parameter {sorted(unknown)[0]!r} (known: strict)")
+        return load(strict=params.get("strict", "0") not in ("0", "false", ""))
+    return loader
+
+
+def _register_public() -> None:
+    from relext_bench.data import public
+
+    register(CorpusEntry(
+        name="crossre", language="en",
+        description="CrossRE: sentence-level RE in 6 domains (ai, literature, music, news, politics, science), "
+                    "17 relation types",
+        license="GPL-3.0 (repository)",
+        citation="Bassignana & Plank 2022, CrossRE: A Cross-Domain Dataset for Relation Extraction, Findings of EMNLP",
+        source="github.com/mainlp/CrossRE @ a58885fa, crossre_data/*.json (sha256 per file)",
+        size="5,265 sentences", loader=_public_loader(public.load_crossre),
+        available=_public_available("crossre")))
+    register(CorpusEntry(
+        name="chisiec", language="zh",
+        description="CHisIEC: classical Chinese historical texts, 12 relation types",
+        license="none stated",
+        citation="Tang et al. 2024, CHisIEC: An Information Extraction Corpus for Ancient Chinese History, LREC-COLING",
+        source="github.com/tangxuemei1995/CHisIEC @ 646a7710, data/re/*.json (sha256 per file)",
+        size="1,948 sentences", loader=_public_loader(public.load_chisiec),
+        available=_public_available("chisiec")))
+
+
+_register_public()

@@ -1,0 +1,150 @@
+"""Loaders of the public corpora (formats in corpora.md), read from pinned, checked files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from relext_bench.data.fetch import fetch_corpus_files, source_digest
+from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
+from relext_bench.data.prepared import prepared
+from relext_bench.data.problems import Problems
+from relext_bench.errors import UserError
+
+CROSSRE_DOMAINS = ("ai", "literature", "music", "news", "politics", "science")
+SPLITS = ("train", "dev", "test")
+
+
+def _spaced_offsets(tokens) -> tuple[tuple[int, int], ...]:
+    """Character offsets of tokens joined by single spaces (formats without raw text)."""
+    offsets, pos = [], 0
+    for t in tokens:
+        offsets.append((pos, pos + len(t)))
+        pos += len(t) + 1
+    return tuple(offsets)
+
+
+def _sentence(sid, tokens, offsets, entities, relations, problems: Problems, where: str) -> Sentence:
+    """Validated entities and relations: spans inside the sentence, arguments known."""
+    n = len(tokens)
+    kept, by_span = [], {}
+    for m in entities:
+        if not 0 <= m.start < m.end <= n:
+            problems.skip("entity span outside the sentence", f"{where} entity {m.id}")
+            continue
+        kept.append(m)
+        by_span.setdefault((m.start, m.end), m.id)
+    rels = []
+    for rid, rtype, span1, span2 in relations:
+        a, b = by_span.get(span1), by_span.get(span2)
+        if a is None or b is None:
+            problems.skip("relation argument is not an annotated entity", f"{where} relation {rid}")
+        elif a == b:
+            problems.skip("relation from a mention to itself", f"{where} relation {rid}")
+        else:
+            rels.append(RelationMention(rid, rtype, a, b))
+    return Sentence(sid, tuple(tokens), offsets, tuple(kept), tuple(rels))
+
+
+def _read_json_lines(path: Path, label: str, problems: Problems):
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                problems.skip("malformed JSON line", f"{label}:{lineno} ({e.msg})")
+
+
+def load_crossre(strict: bool = False) -> Corpus:
+    def build() -> Corpus:
+        files = fetch_corpus_files("crossre")
+        problems = Problems(strict)
+        docs, splits = [], {}
+        seen: set[str] = set()
+        for split in SPLITS:
+            ids = []
+            for domain in CROSSRE_DOMAINS:
+                name = f"crossre_data/{domain}-{split}.json"
+                for lineno, obj in _read_json_lines(files[name], name, problems):
+                    where = f"{name}:{lineno}"
+                    try:
+                        key, tokens = str(obj["doc_key"]), [str(t) for t in obj["sentence"]]
+                        ents = [EntityMention(f"{key}:e{k}", int(a), int(b) + 1, str(t))
+                                for k, (a, b, t) in enumerate(obj.get("ner", []))]
+                        rels = [(f"{key}:r{k}", str(r[4]), (int(r[0]), int(r[1]) + 1), (int(r[2]), int(r[3]) + 1))
+                                for k, r in enumerate(obj.get("relations", []))]
+                    except (KeyError, TypeError, ValueError, IndexError) as e:
+                        problems.skip("sentence not in the CrossRE format", f"{where} ({type(e).__name__}: {e})")
+                        continue
+                    if key in seen:
+                        problems.skip("duplicate doc_key", where)
+                        continue
+                    seen.add(key)
+                    sent = _sentence(key, tokens, _spaced_offsets(tokens), ents, rels, problems, where)
+                    docs.append(Document(key, (sent,)))
+                    ids.append(key)
+            splits[split] = tuple(ids)
+        return _finish("crossre", "en", docs, splits, problems,
+                       ("documents are single sentences (CrossRE's doc_key); domains: " + ", ".join(CROSSRE_DOMAINS),))
+    return prepared("crossre", source_digest("crossre"), LOADER_VERSION, build, strict)
+
+
+CHISIEC_FILES = {"train": "data/re/coling_train.json", "dev": "data/re/coling_train_dev.json",
+                 "test": "data/re/coling_test.json"}
+
+
+def load_chisiec(strict: bool = False) -> Corpus:
+    def build() -> Corpus:
+        files = fetch_corpus_files("chisiec")
+        problems = Problems(strict)
+        docs, splits = [], {}
+        for split, name in CHISIEC_FILES.items():
+            try:
+                data = json.loads(files[name].read_text(encoding="utf-8"))
+            except json.JSONDecodeError as e:
+                raise UserError(f"{name}:{e.lineno}: malformed JSON ({e.msg})") from None
+            ids = []
+            for k, obj in enumerate(data):
+                key = f"chisiec-{split}-{k:05d}"
+                where = f"{name} item {k} (orig_id {obj.get('orig_id', '?') if isinstance(obj, dict) else '?'})"
+                try:
+                    text = str(obj["tokens"])
+                    ents = []
+                    for j, e in enumerate(obj["entities"]):
+                        m = EntityMention(f"{key}:e{j}", int(e["start"]), int(e["end"]), str(e["type"]))
+                        if 0 <= m.start < m.end <= len(text) and e.get("span") is not None \
+                                and text[m.start:m.end] != e["span"]:
+                            # Traditional vs simplified characters: offsets are right (corpora.md).
+                            problems.note("entity span text differs from the characters it indexes",
+                                          f"{where} entity {j}")
+                        ents.append(m)
+                    rels = []
+                    for j, r in enumerate(obj["relations"]):
+                        h, t = int(r["head"]), int(r["tail"])
+                        if not (0 <= h < len(ents) and 0 <= t < len(ents)):
+                            problems.skip("relation names an entity index outside the sentence", f"{where} relation {j}")
+                            continue
+                        rels.append((f"{key}:r{j}", str(r["type"]), ents[h].span(), ents[t].span()))
+                except (KeyError, TypeError, ValueError) as e:
+                    problems.skip("item not in the CHisIEC format", f"{where} ({type(e).__name__}: {e})")
+                    continue
+                offsets = tuple((i, i + 1) for i in range(len(text)))
+                docs.append(Document(key, (_sentence(key, tuple(text), offsets, ents, rels, problems, where),)))
+                ids.append(key)
+            splits[split] = tuple(ids)
+        return _finish("chisiec", "zh", docs, splits, problems,
+                       ("classical Chinese; one character per token; documents are single sentences",))
+    return prepared("chisiec", source_digest("chisiec"), LOADER_VERSION, build, strict)
+
+
+LOADER_VERSION = 1
+
+
+def _finish(name, language, docs, splits, problems: Problems, notes) -> Corpus:
+    sentences = [s for d in docs for s in d.sentences]
+    return Corpus(
+        name=name, language=language, documents=tuple(docs), splits=splits,
+        relation_types=tuple(sorted({r.type for s in sentences for r in s.relations})),
+        entity_types=tuple(sorted({m.type for s in sentences for m in s.entities})),
+        skipped=problems.skipped(), notes=tuple(notes) + problems.notes())

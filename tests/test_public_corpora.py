@@ -1,0 +1,122 @@
+"""Pinned downloads and the public corpora, read through RELEXT_BENCH_MIRROR."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from relext_bench.cli import main
+from relext_bench.data import fetch, registry
+from relext_bench.data.stats import corpus_stats
+from relext_bench.errors import UserError
+from relext_bench.protocols import PROTOCOLS
+
+MIRROR = os.environ.get("RELEXT_BENCH_MIRROR")
+needs_mirror = pytest.mark.skipif(not MIRROR, reason="RELEXT_BENCH_MIRROR is not set (.ci/run sets it)")
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("RELEXT_BENCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def copy_mirror(name, tmp_path):
+    """A private copy of one corpus's mirror files, safe to damage."""
+    root = tmp_path / "mirror"
+    for f in fetch.sources()[name]["files"]:
+        rel = fetch.url_path(f["url"])
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(MIRROR) / rel, root / rel)
+    return root
+
+
+@needs_mirror
+@pytest.mark.parametrize("name, sentences, entities, relations", [
+    ("crossre", {"train": 668, "dev": 2151, "test": 2446}, 26925, 19761 - 5),
+    ("chisiec", {"train": 1560, "dev": 194, "test": 194}, 12332, 8609),
+])
+def test_counts_agree_with_the_raw_files(fresh_home, name, sentences, entities, relations):
+    stats = corpus_stats(registry.load(name), PROTOCOLS["standard"])
+    assert {k: v["sentences"] for k, v in stats["splits"].items()} == sentences
+    assert stats["total"]["entity_mentions"] == entities
+    assert stats["total"]["relation_mentions"] == relations
+    assert stats["synthetic"] is False
+
+
+@needs_mirror
+def test_differences_are_counted_and_explained(fresh_home):
+    crossre = registry.load("crossre")
+    assert crossre.skipped == {"skipped: relation from a mention to itself": 5}
+    chisiec = registry.load("chisiec")
+    assert chisiec.skipped == {"tolerated: entity span text differs from the characters it indexes": 6024}
+    assert any("item" in n for n in chisiec.notes)
+
+
+@needs_mirror
+def test_strict_turns_skips_into_errors(fresh_home):
+    with pytest.raises(UserError, match="relation from a mention to itself .strict mode"):
+        registry.load("crossre:strict=1")
+    registry.load("chisiec:strict=1")  # tolerated differences are never errors
+
+
+@needs_mirror
+def test_tampered_mirror_file_is_refused_and_nothing_cached(fresh_home, tmp_path, monkeypatch):
+    root = copy_mirror("chisiec", tmp_path)
+    victim = root / fetch.url_path(fetch.sources()["chisiec"]["files"][0]["url"])
+    data = bytearray(victim.read_bytes())
+    data[100] ^= 1
+    victim.write_bytes(bytes(data))
+    monkeypatch.setenv("RELEXT_BENCH_MIRROR", str(root))
+    with pytest.raises(UserError, match="checksum mismatch"):
+        registry.load("chisiec")
+    cached = list((fresh_home / "downloads").rglob("*")) if (fresh_home / "downloads").exists() else []
+    assert not any(p.is_file() and p.name.endswith(".part") for p in cached)
+    assert not fetch.cache_path(fetch.sources()["chisiec"]["files"][0]["url"]).exists()
+
+
+@needs_mirror
+def test_truncated_file_is_refused(fresh_home, tmp_path, monkeypatch):
+    root = copy_mirror("chisiec", tmp_path)
+    victim = root / fetch.url_path(fetch.sources()["chisiec"]["files"][1]["url"])
+    victim.write_bytes(victim.read_bytes()[:1000])
+    monkeypatch.setenv("RELEXT_BENCH_MIRROR", str(root))
+    assert main(["corpora", "stats", "chisiec"]) == 2
+
+
+def test_offline_without_cache_is_a_clear_error(fresh_home, monkeypatch, capsys):
+    monkeypatch.delenv("RELEXT_BENCH_MIRROR", raising=False)
+    monkeypatch.setenv("RELEXT_BENCH_OFFLINE", "1")
+    assert main(["corpora", "stats", "crossre"]) == 2
+    err = capsys.readouterr().err
+    assert "offline" in err and err.count("\n") == 1
+
+
+def test_no_network_is_a_clear_error(fresh_home, monkeypatch):
+    monkeypatch.delenv("RELEXT_BENCH_MIRROR", raising=False)
+    monkeypatch.setattr(fetch.urllib.request, "urlopen",
+                        lambda *a, **k: (_ for _ in ()).throw(fetch.urllib.error.URLError("no route")))
+    with pytest.raises(UserError, match="cannot download .*no route"):
+        fetch.fetch("https://example.invalid/x.json", "0" * 64)
+    assert not list((fresh_home / "downloads").rglob("*.part"))
+
+
+def test_url_mapping_refuses_escapes():
+    assert fetch.url_path("https://host/a/b.json") == Path("host/a/b.json")
+    with pytest.raises(UserError):
+        fetch.url_path("https://host/a/../../etc/passwd")
+
+
+@needs_mirror
+def test_prepared_cache_is_json_and_reused(fresh_home):
+    first = registry.get("chisiec").loader()
+    (path,) = (fresh_home / "prepared").glob("chisiec-*.json")
+    json.loads(path.read_text(encoding="utf-8"))  # plain JSON, not pickle
+    assert registry.get("chisiec").loader() == first
+
+
+def test_list_shows_licenses_as_stated(capsys):
+    assert main(["corpora", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "GPL-3.0 (repository)" in out and "none stated" in out
