@@ -154,11 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
+    p.add_argument("--offline", action="store_true", help="never touch the network")
     p.set_defaults(func=_corpora_stats)
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label")
     p.add_argument("name")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
+    p.add_argument("--offline", action="store_true", help="never touch the network")
     p.set_defaults(func=_corpora_show)
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record")
@@ -180,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="results")
+    p.add_argument("--offline", action="store_true", help="never touch the network")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("build-ext", help="compile the C++/CUDA extension ahead of time")
@@ -188,8 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_global_options(args) -> None:
+    import os
+
+    if getattr(args, "offline", False):
+        os.environ["RELEXT_BENCH_OFFLINE"] = "1"
+    if getattr(args, "strict", False) and getattr(args, "name", None):
+        args.name += ("," if ":" in args.name else ":") + "strict=1"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _apply_global_options(args)
     try:
         return args.func(args)
     except UserError as e:

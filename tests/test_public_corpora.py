@@ -55,9 +55,11 @@ def test_differences_are_counted_and_explained(fresh_home):
 
 
 @needs_mirror
-def test_strict_turns_skips_into_errors(fresh_home):
+def test_strict_turns_skips_into_errors(fresh_home, capsys):
     with pytest.raises(UserError, match="relation from a mention to itself .strict mode"):
         registry.load("crossre:strict=1")
+    assert main(["corpora", "stats", "crossre", "--strict"]) == 2
+    assert "crossre_data/" in capsys.readouterr().err  # names the file and line
     registry.load("chisiec:strict=1")  # tolerated differences are never errors
 
 
@@ -87,8 +89,9 @@ def test_truncated_file_is_refused(fresh_home, tmp_path, monkeypatch):
 
 def test_offline_without_cache_is_a_clear_error(fresh_home, monkeypatch, capsys):
     monkeypatch.delenv("RELEXT_BENCH_MIRROR", raising=False)
-    monkeypatch.setenv("RELEXT_BENCH_OFFLINE", "1")
-    assert main(["corpora", "stats", "crossre"]) == 2
+    monkeypatch.setattr(fetch.urllib.request, "urlopen", None)  # any network use would fail loudly
+    monkeypatch.setenv("RELEXT_BENCH_OFFLINE", "0")
+    assert main(["corpora", "stats", "crossre", "--offline"]) == 2
     err = capsys.readouterr().err
     assert "offline" in err and err.count("\n") == 1
 
