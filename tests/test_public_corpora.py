@@ -123,3 +123,74 @@ def test_list_shows_licenses_as_stated(capsys):
     assert main(["corpora", "list"]) == 0
     out = capsys.readouterr().out
     assert "GPL-3.0 (repository)" in out and "none stated" in out
+
+
+@needs_mirror
+@pytest.mark.parametrize("name, documents, splits", [
+    ("sanwen", 837, {"train": 695, "dev": 58, "test": 84}),
+    ("somesci", 1367, {"train": 1091, "dev": 138, "test": 138}),
+])
+def test_brat_corpora_documents_and_reported_damage(fresh_home, name, documents, splits):
+    corpus = registry.load(name)
+    assert len(corpus.documents) == documents
+    assert {k: len(v) for k, v in corpus.splits.items()} == splits
+    assert corpus.skipped.get("skipped: relation crosses sentences", 0) > 0
+    if name == "sanwen":
+        assert corpus.skipped["skipped: equivalence line (not a relation)"] > 0
+        assert corpus.skipped["skipped: relation type outside the schema (Coreference)"] == 2
+        assert corpus.skipped["skipped: malformed line (e.g. entity text continued after a newline)"] > 0
+        assert all(":" in n and "(e.g. " in n for n in corpus.notes[1:])  # where, by file and line
+
+
+def _tar(path, members, top="repo-abc"):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(f"{top}/{name}" if not name.startswith(("/", "..")) else name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_archive_checks(tmp_path):
+    from relext_bench.data.archive import extract_checked
+
+    good = tmp_path / "good.tar.gz"
+    _tar(good, [("data/a.txt", b"x"), ("data/b.txt", b"y"), ("other.txt", b"z")])
+    digest, count = extract_checked(good, "good", "repo-abc", ["data/"], tmp_path / "out")
+    import hashlib
+    expect = "".join(f"{p}\t{hashlib.sha256(d).hexdigest()}\n" for p, d in (("data/a.txt", b"x"), ("data/b.txt", b"y")))
+    assert count == 2 and digest == hashlib.sha256(expect.encode()).hexdigest()
+    assert not (tmp_path / "out" / "other.txt").exists()
+    evil = tmp_path / "evil.tar.gz"
+    _tar(evil, [("../../escape.txt", b"x")])
+    with pytest.raises(UserError, match="escapes its folder"):
+        extract_checked(evil, "evil", "repo-abc", ["data/"], tmp_path / "out2")
+    truncated = tmp_path / "cut.tar.gz"
+    truncated.write_bytes(good.read_bytes()[:40])
+    with pytest.raises(UserError, match="truncated or damaged archive"):
+        extract_checked(truncated, "cut", "repo-abc", ["data/"], tmp_path / "out3")
+
+
+@needs_mirror
+def test_tampered_archive_is_refused(fresh_home, tmp_path, monkeypatch):
+    import tarfile
+
+    entry = fetch.sources()["sanwen"]
+    src = Path(MIRROR) / fetch.url_path(entry["url"])
+    root = tmp_path / "mirror"
+    dst = root / fetch.url_path(entry["url"])
+    dst.parent.mkdir(parents=True)
+    with tarfile.open(src, "r:gz") as tin, tarfile.open(dst, "w:gz") as tout:
+        changed = False
+        for m in tin:
+            data = tin.extractfile(m).read() if m.isfile() else None
+            if data is not None and m.name.endswith(".ann") and not changed:
+                data, changed = data + b"\n", True
+                m.size = len(data)
+            tout.addfile(m, __import__("io").BytesIO(data) if data is not None else None)
+    monkeypatch.setenv("RELEXT_BENCH_MIRROR", str(root))
+    with pytest.raises(UserError, match="tree digest mismatch"):
+        registry.load("sanwen")
+    assert not list((fresh_home / "archives").glob("sanwen-*"))

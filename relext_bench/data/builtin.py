@@ -48,9 +48,14 @@ for _lang, _what in (("zh", "Chinese-like (character tokens)"), ("en", "English-
 def _public_available(name: str):
     def available() -> tuple[bool, str]:
         from relext_bench.data import fetch
+        from relext_bench.paths import home
 
         entry = fetch.sources()[name]
-        if all(fetch.cache_path(f["url"]).exists() for f in entry["files"]):
+        if entry["kind"] == "files":
+            cached = all(fetch.cache_path(f["url"]).exists() for f in entry["files"])
+        else:
+            cached = (home() / "archives" / f"{name}-{entry['tree_digest'][:16]}" / ".verified").exists()
+        if cached:
             return True, "in the cache"
         if fetch.mirror() is not None:
             return True, f"from the mirror {fetch.mirror()}"
@@ -89,6 +94,25 @@ def _register_public() -> None:
         source="github.com/tangxuemei1995/CHisIEC @ 646a7710, data/re/*.json (sha256 per file)",
         size="1,948 sentences", loader=_public_loader(public.load_chisiec),
         available=_public_available("chisiec")))
+    register(CorpusEntry(
+        name="sanwen", language="zh",
+        description="SanWen: Chinese literature (prose), document-level brat annotation, 9 relation types; "
+                    "split into sentences, same-sentence pairs",
+        license="none stated",
+        citation="Xu et al. 2017, A Discourse-Level Named Entity Recognition and Relation Extraction Dataset "
+                 "for Chinese Literature Text, arXiv:1711.07010",
+        source="github.com/lancopku/Chinese-Literature-NER-RE-Dataset @ 021b3c1c, archive relation_extraction/ "
+               "(tree digest)",
+        size="837 documents", loader=_public_loader(public.load_sanwen), available=_public_available("sanwen")))
+    register(CorpusEntry(
+        name="somesci", language="en",
+        description="SoMeSci: software mentions in scientific articles (4 brat subsets), 11 relation types, "
+                    "official document split",
+        license="CC BY 4.0",
+        citation="Schindler et al. 2021, SoMeSci - A 5 Star Open Data Gold Standard Knowledge Graph of "
+                 "Software Mentions in Scientific Articles, CIKM",
+        source="github.com/dave-s477/SoMeSci @ 75b7d9d9, archive of 4 brat subsets + split file (tree digest)",
+        size="1,367 documents", loader=_public_loader(public.load_somesci), available=_public_available("somesci")))
 
 
 _register_public()

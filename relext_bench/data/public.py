@@ -1,9 +1,12 @@
 """Loaders of the public corpora (formats in corpora.md), read from pinned, checked files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from relext_bench.data import brat
+from relext_bench.data.archive import archive_dir
 from relext_bench.data.fetch import fetch_corpus_files, source_digest
 from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
 from relext_bench.data.prepared import prepared
@@ -136,6 +139,77 @@ def load_chisiec(strict: bool = False) -> Corpus:
         return _finish("chisiec", "zh", docs, splits, problems,
                        ("classical Chinese; one character per token; documents are single sentences",))
     return prepared("chisiec", source_digest("chisiec"), LOADER_VERSION, build, strict)
+
+
+SANWEN_SPLITS = {"train": "Training", "dev": "Validation", "test": "Testing"}
+SANWEN_TYPES = ("Create", "Family", "General-Special", "Located", "Near", "Ownership", "Part-Whole",
+                "Social", "Use")
+
+
+def _brat_documents(root: Path, folder: str, doc_id: str, language: str, problems: Problems,
+                    name: str, types: tuple[str, ...] | None) -> Document | None:
+    where = f"{folder}/{name}.ann"
+    try:
+        text = (root / folder / f"{name}.txt").read_text(encoding="utf-8")
+        ann = (root / folder / f"{name}.ann").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        problems.skip("unreadable document", f"{where} ({type(e).__name__})")
+        return None
+    doc = brat.parse_ann(text, ann, where, problems)
+    if types is not None:
+        outside = [r for r in doc.relations if r[1] not in types]
+        for r in outside:
+            problems.skip(f"relation type outside the schema ({r[1]})", f"{where} {r[0]}")
+        doc.relations = [r for r in doc.relations if r[1] in types]
+    return Document(doc_id, tuple(brat.to_sentences(doc_id, text, doc, language, problems, where)))
+
+
+def load_sanwen(strict: bool = False) -> Corpus:
+    def build() -> Corpus:
+        root = archive_dir("sanwen") / "relation_extraction"
+        problems = Problems(strict)
+        docs, splits = [], {}
+        for split, folder in SANWEN_SPLITS.items():
+            names = sorted((p.stem for p in (root / folder).glob("*.ann")), key=lambda s: (len(s), s))
+            ids = []
+            for name in names:
+                doc = _brat_documents(root, folder, f"sanwen-{folder}-{name}", "zh", problems, name, SANWEN_TYPES)
+                if doc is not None:
+                    docs.append(doc)
+                    ids.append(doc.id)
+            splits[split] = tuple(ids)
+        corpus = _finish("sanwen", "zh", docs, splits, problems,
+                         ("document-level Chinese prose split into sentences; same-sentence pairs only",))
+        return dataclasses.replace(corpus, relation_types=SANWEN_TYPES)
+    return prepared("sanwen", source_digest("sanwen"), LOADER_VERSION, build, strict)
+
+
+SOMESCI_SUBSETS = ("PLoS_sentences", "PLoS_methods", "Pubmed_fulltext", "Creation_sentences")
+
+
+def load_somesci(strict: bool = False) -> Corpus:
+    def build() -> Corpus:
+        root = archive_dir("somesci")
+        problems = Problems(strict)
+        split_of = {}
+        official = json.loads((root / "train_devel_test_split.json").read_text(encoding="utf-8"))
+        for split, key in (("train", "train"), ("dev", "devel"), ("test", "test")):
+            for doc_id in official[key]:
+                split_of[doc_id] = split
+        docs, splits = [], {"train": [], "dev": [], "test": []}
+        for subset in SOMESCI_SUBSETS:
+            for path in sorted((root / subset).glob("*.ann")):
+                split = split_of.get(path.stem)
+                if split is None:
+                    problems.skip("document not in the official split", f"{subset}/{path.name}")
+                    continue
+                doc = _brat_documents(root, subset, f"{subset}/{path.stem}", "en", problems, path.stem, None)
+                if doc is not None:
+                    docs.append(doc)
+                    splits[split].append(doc.id)
+        return _finish("somesci", "en", docs, {k: tuple(v) for k, v in splits.items()}, problems,
+                       ("software mentions in articles; official document split by article ID",))
+    return prepared("somesci", source_digest("somesci"), LOADER_VERSION, build, strict)
 
 
 LOADER_VERSION = 1
