@@ -142,6 +142,25 @@ def _train(args) -> int:
     return 0
 
 
+def _prepare(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.paths import home
+
+    if registry.parse_spec(args.name)[0] not in ("ace_zh", "ace_en"):
+        raise UserError(f"prepare takes ace_zh or ace_en (public corpora download on first use), not {args.name!r}")
+    corpus = registry.load(args.name)
+    out = home() / "prepared" / f"{args.name}-split"
+    out.mkdir(parents=True, exist_ok=True)
+    for split, ids in corpus.splits.items():
+        (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    sentences = sum(len(d.sentences) for d in corpus.documents)
+    print(f"prepared {args.name}: {len(corpus.documents)} documents, {sentences} sentences; "
+          + ", ".join(f"{k} {len(v)}" for k, v in corpus.splits.items()) + f"; split lists in {out}")
+    for k, v in corpus.skipped.items():
+        print(f"  {k}: {v}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,12 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_corpora_stats)
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label")
     p.add_argument("name")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_corpora_show)
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record")
@@ -184,7 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="results")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("prepare", help="parse ACE 2005 from your LDC copy and cache it")
+    p.add_argument("name", choices=["ace_zh", "ace_en"])
+    p.add_argument("--ldc-dir", required=True, help="the root of your LDC2006T06 copy")
+    p.add_argument("--strict", action="store_true")
+    p.set_defaults(func=_prepare)
 
     p = sub.add_parser("build-ext", help="compile the C++/CUDA extension ahead of time")
     p.add_argument("--verbose", action="store_true", help="show the compiler's output")
@@ -195,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _apply_global_options(args) -> None:
     import os
 
+    if getattr(args, "ldc_dir", None):
+        os.environ["RELEXT_BENCH_LDC_DIR"] = args.ldc_dir
     if getattr(args, "offline", False):
         os.environ["RELEXT_BENCH_OFFLINE"] = "1"
     if getattr(args, "strict", False) and getattr(args, "name", None):

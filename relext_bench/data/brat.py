@@ -29,8 +29,9 @@ EN_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 @dataclass
 class BratDoc:
-    entities: dict[str, tuple[int, int, str]]  # T-id -> (start, end, type)
-    relations: list[tuple[str, str, str, str]]  # (R-id, type, arg1 T-id, arg2 T-id)
+    # id -> (start, end, type[, subtype, (extent start, extent end) or None]), characters
+    entities: dict[str, tuple]
+    relations: list[tuple]  # (id, type, arg1 id, arg2 id[, subtype])
 
 
 def parse_ann(text: str, ann: str, where: str, problems: Problems) -> BratDoc:
@@ -118,14 +119,15 @@ def _en_tokens(text: str, cuts: set[int]) -> list[tuple[int, int]]:
 
 def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: Problems,
                  where: str) -> list[Sentence]:
-    ents = doc.entities
+    ents = {k: (v + (None, None))[:5] for k, v in doc.entities.items()}
     if language == "zh":
         spans = _zh_sentences(text)
         tokens_of = [[(i, i + 1) for i in range(s, e) if not text[i].isspace()] for s, e in spans]
     else:
-        cuts = {x for s, e, _ in ents.values() for x in (s, e)}
+        spans = [(v[0], v[1]) for v in ents.values()] + [v[4] for v in ents.values() if v[4]]
+        cuts = {x for s, e in spans for x in (s, e)}
         across = [False] * (len(text) + 1)  # a mention spans this character offset
-        for s, e, _ in ents.values():
+        for s, e in spans:
             for i in range(s + 1, e):
                 across[i] = True
         tokens = _en_tokens(text, cuts)
@@ -147,7 +149,7 @@ def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: 
             for c in range(s, e):
                 position[c] = (si, ti)
     placed: dict[str, tuple[int, EntityMention]] = {}
-    for tid, (s, e, etype) in sorted(ents.items(), key=lambda kv: (kv[1][0], kv[1][1], kv[0])):
+    for tid, (s, e, etype, subtype, extent) in sorted(ents.items(), key=lambda kv: (kv[1][0], kv[1][1], kv[0])):
         cover = [position[c] for c in range(s, e) if c in position]
         if not cover:
             problems.skip("entity covers no token", f"{where} {tid}")
@@ -156,9 +158,16 @@ def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: 
             problems.skip("entity crosses a sentence boundary", f"{where} {tid}")
             continue
         si = cover[0][0]
-        placed[tid] = (si, EntityMention(f"{doc_id}:{tid}", cover[0][1], cover[-1][1] + 1, etype))
+        ext = None
+        if extent:
+            ecover = [position[c] for c in range(*extent) if c in position]
+            if ecover and ecover[0][0] == si == ecover[-1][0]:
+                ext = (ecover[0][1], ecover[-1][1] + 1)
+            else:
+                problems.note("extent crosses a sentence boundary (head kept)", f"{where} {tid}")
+        placed[tid] = (si, EntityMention(f"{doc_id}:{tid}", cover[0][1], cover[-1][1] + 1, etype, subtype, ext))
     rels: dict[int, list[RelationMention]] = {}
-    for rid, rtype, a, b in doc.relations:
+    for rid, rtype, a, b, *rest in doc.relations:
         if a not in placed or b not in placed:
             problems.skip("relation argument not placed in a sentence", f"{where} {rid}")
         elif placed[a][0] != placed[b][0]:
@@ -166,8 +175,8 @@ def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: 
         elif a == b:
             problems.skip("relation from a mention to itself", f"{where} {rid}")
         else:
-            rels.setdefault(placed[a][0], []).append(RelationMention(f"{doc_id}:{rid}", rtype, placed[a][1].id,
-                                                                    placed[b][1].id))
+            rels.setdefault(placed[a][0], []).append(RelationMention(
+                f"{doc_id}:{rid}", rtype, placed[a][1].id, placed[b][1].id, rest[0] if rest else None))
     sentences = []
     for si, toks in enumerate(tokens_of):
         if not toks:

@@ -115,4 +115,31 @@ def _register_public() -> None:
         size="1,367 documents", loader=_public_loader(public.load_somesci), available=_public_available("somesci")))
 
 
+def _register_ace() -> None:
+    from relext_bench.data import ace
+
+    for name, (language, folder) in ace.LANGUAGES.items():
+        def loader(_name=name, **params: str):
+            unknown = set(params) - {"strict", "ldc_dir"}
+            if unknown:
+                raise UserError(f"unknown parameter {sorted(unknown)[0]!r} (known: ldc_dir, strict)")
+            return ace.load_ace(_name, params.get("ldc_dir"), params.get("strict", "0") not in ("0", "false", ""))
+
+        def available(_name=name):
+            if ace.ldc_dir_from_env() is None:
+                return False, ace.unavailable_message(_name)
+            return True, f"from {ace.ldc_dir_from_env()}"
+
+        register(CorpusEntry(
+            name=name, language=language,
+            description=f"ACE 2005 {folder}: 7 entity types, 6 relation types (18 subtypes), from your LDC copy",
+            license="LDC User Agreement (LDC2006T06); not distributed",
+            citation="Walker et al. 2006, ACE 2005 Multilingual Training Corpus, LDC2006T06",
+            source="your copy of LDC2006T06 (--ldc-dir PATH or RELEXT_BENCH_LDC_DIR)"
+                   + ("; standard split lists from github.com/tticoin/LSTM-ER @ bd57d06f" if language == "en" else ""),
+            size="599 documents" if language == "en" else "633 documents",
+            loader=loader, available=available))
+
+
 _register_public()
+_register_ace()
