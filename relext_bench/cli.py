@@ -100,6 +100,8 @@ def _train(args) -> int:
     from relext_bench.training.trainer import TrainConfig, train_run
 
     protocol = get_protocol(args.protocol)
+    if not args.corpus:
+        raise UserError("name a corpus with --corpus (or --format dygie --path FILE_OR_DIR)")
     corpus = registry.load(args.corpus)
     partitions = protocol.partitions(corpus)
     names = [p.name for p in partitions]
@@ -170,11 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = csub.add_parser("list", help="every corpus with its license and where its data comes from")
     p.set_defaults(func=_corpora_list)
     p = csub.add_parser("stats", help="counts per split under a protocol")
-    p.add_argument("name", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
+    p.add_argument("name", nargs="?", default="dygie", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--format", choices=["dygie"], help="read your own data in this format")
+    p.add_argument("--path", help="with --format dygie: a .json file or a folder of train/dev/test files")
     p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_corpora_stats)
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label")
@@ -186,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_corpora_show)
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", default=None, help="corpus name or spec (or --format dygie --path ...)")
     p.add_argument("--model", required=True, help="ye2019, cnn, pcnn, cr_cnn, att_bilstm")
     p.add_argument("--tags", default="bio_typed", choices=["none", "bio", "bio_typed", "random"])
     p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
@@ -205,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="results")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--format", choices=["dygie"], help="read your own data in this format")
+    p.add_argument("--path", help="with --format dygie: a .json file or a folder of train/dev/test files")
     p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_train)
 
@@ -223,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _apply_global_options(args) -> None:
     import os
 
+    if getattr(args, "format", None) == "dygie" or getattr(args, "path", None):
+        if not getattr(args, "path", None):
+            raise SystemExit("relext-bench: error: --format dygie needs --path FILE_OR_DIR")
+        key = "name" if hasattr(args, "name") else "corpus"
+        setattr(args, key, f"dygie:path={args.path}")
     if getattr(args, "ldc_dir", None):
         os.environ["RELEXT_BENCH_LDC_DIR"] = args.ldc_dir
     if getattr(args, "offline", False):

@@ -141,5 +141,26 @@ def _register_ace() -> None:
             loader=loader, available=available))
 
 
+def _register_dygie() -> None:
+    from relext_bench.data import dygie
+
+    def loader(**params: str):
+        unknown = set(params) - {"path", "language", "strict"}
+        if unknown:
+            raise UserError(f"dygie: unknown parameter {sorted(unknown)[0]!r} (known: path, language, strict)")
+        if "path" not in params:
+            raise UserError("dygie: name the data with --path FILE_OR_DIR (or dygie:path=...)")
+        return dygie.load_dygie(params["path"], params.get("language", "en"),
+                                params.get("strict", "0") not in ("0", "false", ""))
+
+    register(CorpusEntry(
+        name="dygie", language="any",
+        description="your own data in DyGIE++ JSON (e.g. ACE after DyGIE/PURE preprocessing)",
+        license="as your data's", citation="Wadden et al. 2019 (DyGIE++ format)",
+        source="--format dygie --path FILE_OR_DIR", size="yours", loader=loader,
+        available=lambda: (True, "from --path")))
+
+
 _register_public()
 _register_ace()
+_register_dygie()

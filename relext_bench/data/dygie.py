@@ -1,0 +1,115 @@
+"""DyGIE++ JSON (what most users have after the DyGIE/PURE ACE preprocessing): one
+document per line with `doc_key`, `sentences` (token lists), `ner` (per sentence
+`[start, end, label]`, document-level inclusive token indices) and `relations` (per
+sentence `[s1, e1, s2, e2, label]`, Arg-1 first). Other keys are ignored.
+
+`--path` names a file (all documents form the `train` split) or a folder whose
+`train.json`, `dev.json` and `test.json` (or `*train*`, `*dev*`, `*test*` files) give
+the splits.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
+from relext_bench.data.problems import Problems
+from relext_bench.errors import UserError
+
+
+def split_files(path: Path) -> dict[str, Path]:
+    if path.is_file():
+        return {"train": path}
+    if not path.is_dir():
+        raise UserError(f"{path}: no such file or folder")
+    found = {}
+    for split in ("train", "dev", "test"):
+        exact = path / f"{split}.json"
+        matches = [exact] if exact.exists() else sorted(p for p in path.glob(f"*{split}*.json*") if p.is_file())
+        if len(matches) > 1:
+            raise UserError(f"{path}: several files for the {split} split: {', '.join(p.name for p in matches)}")
+        if matches:
+            found[split] = matches[0]
+    if not found:
+        raise UserError(f"{path}: no train/dev/test .json files")
+    return found
+
+
+def load_dygie(path: str | Path, language: str = "en", strict: bool = False, name: str = "dygie") -> Corpus:
+    path = Path(path).expanduser()
+    problems = Problems(strict)
+    docs, splits, seen = [], {}, set()
+    for split, file in split_files(path).items():
+        ids = []
+        with open(file, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{file.name}:{lineno}"
+                try:
+                    obj = json.loads(line)
+                    if str(obj["doc_key"]) in seen:
+                        problems.skip("duplicate doc_key", where)
+                        continue
+                    doc = _document(obj, where, problems)
+                except json.JSONDecodeError as e:
+                    problems.skip("malformed JSON line", f"{where} ({e.msg})")
+                    continue
+                except (KeyError, TypeError, ValueError, IndexError) as e:
+                    problems.skip("document not in the DyGIE++ format", f"{where} ({type(e).__name__}: {e})")
+                    continue
+                seen.add(doc.id)
+                docs.append(doc)
+                ids.append(doc.id)
+        splits[split] = tuple(ids)
+    sentences = [s for d in docs for s in d.sentences]
+    return Corpus(name=name, language=language, documents=tuple(docs), splits=splits,
+                  relation_types=tuple(sorted({r.type for s in sentences for r in s.relations})),
+                  entity_types=tuple(sorted({m.type for s in sentences for m in s.entities})),
+                  skipped=problems.skipped(),
+                  notes=(f"DyGIE++ JSON from {path.name}",) + problems.notes())
+
+
+def _document(obj: dict, where: str, problems: Problems) -> Document:
+    key = str(obj["doc_key"])
+    sentences, offset, char = [], 0, 0
+    ners = obj.get("ner") or [[] for _ in obj["sentences"]]
+    rels = obj.get("relations") or [[] for _ in obj["sentences"]]
+    for k, tokens in enumerate(obj["sentences"]):
+        tokens = [str(t) for t in tokens]
+        sid = f"{key}:s{k}"
+        n = len(tokens)
+        ents, by_span = [], {}
+        for j, (a, b, label) in enumerate(ners[k]):
+            s, e = int(a) - offset, int(b) - offset + 1
+            if not 0 <= s < e <= n:
+                problems.skip("entity span outside its sentence", f"{where} sentence {k} entity {j}")
+                continue
+            m = EntityMention(f"{sid}:e{j}", s, e, str(label))
+            ents.append(m)
+            by_span.setdefault((s, e), m.id)
+        relations = []
+        for j, (a1, b1, a2, b2, label, *_) in enumerate(rels[k]):
+            x = by_span.get((int(a1) - offset, int(b1) - offset + 1))
+            y = by_span.get((int(a2) - offset, int(b2) - offset + 1))
+            if x is None or y is None:
+                problems.skip("relation argument is not an annotated entity", f"{where} sentence {k} relation {j}")
+            elif x == y:
+                problems.skip("relation from a mention to itself", f"{where} sentence {k} relation {j}")
+            else:
+                relations.append(RelationMention(f"{sid}:r{j}", str(label), x, y))
+        offsets = []
+        for t in tokens:
+            offsets.append((char, char + len(t)))
+            char += len(t) + 1
+        sentences.append(Sentence(sid, tuple(tokens), tuple(offsets), tuple(ents), tuple(relations)))
+        offset += n
+    return Document(key, tuple(sentences))
+
+
+def path_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for file in split_files(Path(path)).values():
+        h.update(file.read_bytes())
+    return h.hexdigest()[:16]
