@@ -11,9 +11,12 @@ from relext_bench.paths import home
 from relext_bench.training.records import write_json_atomic
 
 
+FORMAT = 2  # the layout of the cached JSON (serialize.py)
+
+
 def prepared(name: str, source_digest: str, loader_version: int, build: Callable[[], Corpus],
              strict: bool = False) -> Corpus:
-    path = home() / "prepared" / f"{name}-{source_digest}-v{loader_version}.json"
+    path = home() / "prepared" / f"{name}-{source_digest}-v{loader_version}-f{FORMAT}.json"
     if path.exists() and not strict:  # strict mode re-parses, so problems become errors
         try:
             with open(path, encoding="utf-8") as fh:
@@ -21,5 +24,5 @@ def prepared(name: str, source_digest: str, loader_version: int, build: Callable
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # damaged: parse again
     corpus = build()
-    write_json_atomic(path, corpus_to_dict(corpus))
+    write_json_atomic(path, corpus_to_dict(corpus), compact=True)
     return corpus

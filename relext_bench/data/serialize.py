@@ -15,7 +15,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
         "skipped": dict(corpus.skipped), "notes": list(corpus.notes),
         "documents": [
             {"id": d.id, "sentences": [
-                {"id": s.id, "tokens": list(s.tokens), "offsets": [list(o) for o in s.offsets],
+                {"id": s.id, "tokens": list(s.tokens), "offsets": [x for o in s.offsets for x in o],
                  "entities": [[m.id, m.start, m.end, m.type, m.subtype,
                                list(m.extent) if m.extent else None] for m in s.entities],
                  "relations": [[r.id, r.type, r.subtype, r.arg1, r.arg2] for r in s.relations]}
@@ -27,7 +27,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
 def corpus_from_dict(data: dict) -> Corpus:
     docs = tuple(
         Document(d["id"], tuple(
-            Sentence(s["id"], tuple(s["tokens"]), tuple(tuple(o) for o in s["offsets"]),
+            Sentence(s["id"], tuple(s["tokens"]), tuple(zip(s["offsets"][::2], s["offsets"][1::2])),
                      tuple(EntityMention(i, a, b, t, st, tuple(x) if x else None)
                            for i, a, b, t, st, x in s["entities"]),
                      tuple(RelationMention(i, t, a1, a2, st) for i, t, st, a1, a2 in s["relations"]))

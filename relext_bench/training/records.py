@@ -69,12 +69,13 @@ def _git_commit() -> str | None:
     return out.stdout.strip() + ("+dirty" if dirty else "")
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict, compact: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    layout = {"separators": (",", ":")} if compact else {"indent": 1}
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, ensure_ascii=False, default=_default)
+            json.dump(data, fh, ensure_ascii=False, default=_default, **layout)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
