@@ -27,7 +27,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff"],
+        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig"],
     },
     entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
 )

@@ -10,7 +10,6 @@ from relext_bench.data.serialize import corpus_from_dict, corpus_to_dict
 from relext_bench.paths import home
 from relext_bench.training.records import write_json_atomic
 
-
 FORMAT = 2  # the layout of the cached JSON (serialize.py)
 
 

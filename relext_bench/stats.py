@@ -1,0 +1,149 @@
+"""Significance, in one module.
+
+Across seeds (one score per run): Welch's t-test and Mann-Whitney U (scipy.stats),
+Almost Stochastic Order (Dror, Shlomov & Reichart 2019; A is better when eps_min < 0.2),
+a bootstrap 95% confidence interval of the mean, and Cohen's d.
+
+Across test instances (one system's predictions against another's on the same
+instances): paired bootstrap and approximate randomization. Like sacrebleu, both
+resample *sufficient statistics*: each instance contributes a row of counts, a metric
+is a function of the summed rows, so one engine serves micro-F1, macro-F1 or any other
+count-based score.
+
+Holm-Bonferroni adjusts a family of p-values. Every test is seeded; the seed and the
+number of resamples go into the signature.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats as sps
+
+from relext_bench.metrics import prf
+
+ASO_THRESHOLD = 0.2
+
+
+# ---- across seeds ------------------------------------------------------------------
+def welch(a, b) -> dict:
+    r = sps.ttest_ind(a, b, equal_var=False)
+    return {"statistic": float(r.statistic), "p": float(r.pvalue)}
+
+
+def mann_whitney(a, b) -> dict:
+    r = sps.mannwhitneyu(a, b, alternative="two-sided")
+    return {"statistic": float(r.statistic), "p": float(r.pvalue)}
+
+
+def cohens_d(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("inf") * np.sign(a.mean() - b.mean())
+
+
+def bootstrap_ci(a, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> tuple[float, float]:
+    a = np.asarray(a, float)
+    rng = np.random.default_rng(seed)
+    means = a[rng.integers(0, len(a), size=(resamples, len(a)))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def _quantiles(scores: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The empirical quantile function: the ceil(n p)-th smallest score."""
+    s = np.sort(scores)
+    idx = np.clip(np.ceil(len(s) * p).astype(int) - 1, 0, len(s) - 1)
+    return s[idx]
+
+
+def _violation_ratio(a: np.ndarray, b: np.ndarray, dt: float) -> float:
+    """The share of the squared Wasserstein distance where B's quantiles exceed A's."""
+    t = np.arange(dt, 1, dt)
+    diff = _quantiles(b, t) - _quantiles(a, t)
+    total = np.sum(diff ** 2 * dt)
+    return float(np.sum(diff[diff > 0] ** 2 * dt) / total) if total > 0 else 0.5
+
+
+def aso(a, b, confidence: float = 0.95, comparisons: int = 1, resamples: int = 1000, dt: float = 0.005,
+        seed: int = 0) -> float:
+    """eps_min of A over B (Dror et al. 2019, Del Barrio et al. 2018): 0 means A is
+    stochastically dominant; below 0.2 A is almost stochastically better."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    observed = _violation_ratio(a, b, dt)
+    samples = np.array([_violation_ratio(_quantiles(a, rng.uniform(size=len(a))),
+                                         _quantiles(b, rng.uniform(size=len(b))), dt)
+                        for _ in range(resamples)])
+    const = np.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    sigma = np.std(const * (samples - observed))
+    # eps_min = eps_W2 - sqrt((n+m)/(nm)) sigma Phi^-1(alpha): alpha < 0.5 adds a margin,
+    # an upper confidence bound. alpha is Bonferroni-corrected over the family (deepsig
+    # uses confidence + (1 - confidence) / m instead, which is milder).
+    alpha = (1 - confidence) / comparisons
+    return float(np.clip(observed - sigma / const * sps.norm.ppf(alpha), 0.0, 1.0))
+
+
+# ---- across instances ----------------------------------------------------------------
+def micro_rows(gold, pred) -> np.ndarray:
+    """Per-instance [tp, fp, fn] over positive labels (0 = Other): micro-F1's statistics."""
+    gold, pred = np.asarray(gold), np.asarray(pred)
+    return np.stack([(gold == pred) & (gold > 0), (pred > 0) & (pred != gold), (gold > 0) & (pred != gold)],
+                    axis=1).astype(np.int64)
+
+
+def micro_f1(total: np.ndarray) -> float:
+    return prf(*total)[2]
+
+
+def paired_bootstrap(rows_a: np.ndarray, rows_b: np.ndarray, metric: Callable = micro_f1,
+                     resamples: int = 1000, seed: int = 0) -> dict:
+    """Resamples instances with replacement; p is the share of resamples in which A's
+    advantage is at least twice the observed one (Berg-Kirkpatrick et al. 2012)."""
+    rng = np.random.default_rng(seed)
+    n = len(rows_a)
+    delta = metric(rows_a.sum(0)) - metric(rows_b.sum(0))
+    idx = rng.integers(0, n, size=(resamples, n))
+    # Sum the resampled rows by counting how often each instance was drawn.
+    weights = np.stack([np.bincount(i, minlength=n) for i in idx])
+    sa, sb = weights @ rows_a, weights @ rows_b
+    deltas = np.array([metric(x) - metric(y) for x, y in zip(sa, sb)])
+    p = float(np.mean(deltas > 2 * delta)) if delta > 0 else 1.0
+    return {"delta": float(delta), "p": p, "resamples": resamples, "seed": seed}
+
+
+def approximate_randomization(rows_a: np.ndarray, rows_b: np.ndarray, metric: Callable = micro_f1,
+                              resamples: int = 10000, seed: int = 0) -> dict:
+    """Swaps each instance's statistics between the systems with probability 1/2;
+    two-sided p = (#|delta_perm| >= |delta_obs| + 1) / (resamples + 1)."""
+    rng = np.random.default_rng(seed)
+    delta = metric(rows_a.sum(0)) - metric(rows_b.sum(0))
+    diff = rows_a - rows_b
+    base = rows_b.sum(0)
+    hits = 0
+    for _ in range(resamples):
+        swap = rng.random(len(rows_a)) < 0.5
+        moved = diff[swap].sum(0)
+        # Swapping instance i moves diff_i from A to B.
+        a = rows_a.sum(0) - moved
+        b = base + moved
+        hits += abs(metric(a) - metric(b)) >= abs(delta) - 1e-12
+    return {"delta": float(delta), "p": (hits + 1) / (resamples + 1), "resamples": resamples, "seed": seed}
+
+
+def holm(pvalues) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order."""
+    p = np.asarray(pvalues, float)
+    order = np.argsort(p)
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def signature(seed: int, bootstrap: int, randomization: int, aso_resamples: int) -> str:
+    return (f"tests:welch+mwu+aso(eps<{ASO_THRESHOLD})+paired_bootstrap+approx_rand+holm"
+            f"|seed:{seed}|bootstrap:{bootstrap}|ar:{randomization}|aso:{aso_resamples}")

@@ -1,0 +1,73 @@
+"""Significance tests: against scipy, an independent ASO implementation (deepsig),
+and cases whose answer is known."""
+import numpy as np
+import pytest
+
+from relext_bench import stats
+from relext_bench.metrics import evaluate
+
+
+def test_welch_and_mann_whitney_match_scipy():
+    from scipy import stats as sps
+
+    a, b = [0.61, 0.63, 0.60, 0.64, 0.62], [0.55, 0.58, 0.57, 0.59, 0.56]
+    assert stats.welch(a, b)["p"] == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    assert stats.mann_whitney(a, b)["p"] == pytest.approx(sps.mannwhitneyu(a, b).pvalue)
+    assert stats.cohens_d(a, b) > 2
+
+
+def test_bootstrap_ci_covers_the_mean_and_narrows():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(0.6, 0.05, 5), rng.normal(0.6, 0.05, 200)
+    lo, hi = stats.bootstrap_ci(small, seed=1)
+    assert lo < small.mean() < hi
+    lo2, hi2 = stats.bootstrap_ci(large, seed=1)
+    assert hi2 - lo2 < hi - lo
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.02, 0.05, 0.2])
+def test_aso_agrees_with_deepsig(shift):
+    deepsig = pytest.importorskip("deepsig")
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.6 + shift, 0.03, 10)
+    b = rng.normal(0.6, 0.03, 10)
+    ours = stats.aso(a, b, resamples=1000, seed=0)
+    theirs = deepsig.aso(a, b, num_bootstrap_iterations=1000, seed=0, show_progress=False)
+    assert ours == pytest.approx(theirs, abs=0.06)
+
+
+def test_aso_known_cases():
+    a, b = np.linspace(0.70, 0.80, 8), np.linspace(0.50, 0.60, 8)
+    assert stats.aso(a, b) == 0.0  # A dominates everywhere
+    assert stats.aso(b, a) == 1.0
+    assert stats.aso(a, b, comparisons=5) == 0.0
+
+
+def test_instance_level_tests_on_known_systems():
+    rng = np.random.default_rng(0)
+    gold = np.where(rng.random(2000) < 0.8, 0, rng.integers(1, 7, 2000))
+    good = np.where(rng.random(2000) < 0.8, gold, rng.integers(0, 7, 2000))
+    bad = np.where(rng.random(2000) < 0.5, gold, rng.integers(0, 7, 2000))
+    ra, rb = stats.micro_rows(gold, good), stats.micro_rows(gold, bad)
+    assert stats.micro_f1(ra.sum(0)) == pytest.approx(evaluate(gold, good, list("OABCDEF"))["micro_f1"])
+    assert stats.paired_bootstrap(ra, rb, resamples=500)["p"] < 0.01
+    assert stats.approximate_randomization(ra, rb, resamples=500)["p"] < 0.01
+    same = stats.approximate_randomization(ra, ra.copy(), resamples=200)
+    assert same["delta"] == 0 and same["p"] == 1.0
+    # Two equally good systems: no significance.
+    other = np.where(rng.random(2000) < 0.8, gold, rng.integers(0, 7, 2000))
+    assert stats.approximate_randomization(ra, stats.micro_rows(gold, other), resamples=500)["p"] > 0.05
+
+
+def test_tests_are_seeded():
+    rng = np.random.default_rng(1)
+    gold, pred = rng.integers(0, 3, 300), rng.integers(0, 3, 300)
+    r1, r2 = stats.micro_rows(gold, pred), stats.micro_rows(gold, rng.integers(0, 3, 300))
+    assert stats.approximate_randomization(r1, r2, resamples=100, seed=5) == \
+        stats.approximate_randomization(r1, r2, resamples=100, seed=5)
+    assert stats.aso([1, 2, 3, 4.0], [2, 3, 1, 2.5], seed=4) == stats.aso([1, 2, 3, 4.0], [2, 3, 1, 2.5], seed=4)
+
+
+def test_holm_by_hand():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
