@@ -12,14 +12,14 @@ from relext_bench.protocols import PROTOCOLS
 def test_default_shape_is_ace_chinese_like():
     stats = corpus_stats(registry.load("synth_zh"), PROTOCOLS["standard"])
     assert stats["synthetic"] is True
-    assert 17 <= stats["negatives_per_positive"] <= 23
-    assert 4.6 <= stats["entity_mentions_per_sentence"] <= 5.2
-    assert 1.1 <= stats["relation_mentions_per_sentence"] <= 1.5
+    assert 19 <= stats["negatives_per_positive"] <= 21
+    assert 4.8 <= stats["entity_mentions_per_sentence"] <= 5.0
+    assert 1.25 <= stats["relation_mentions_per_sentence"] <= 1.35
     assert set(stats["splits"]) == {"train", "dev", "test"}
     assert len(stats["positives_by_type"]) == 12  # 6 types x 2 directions
     paper = corpus_stats(registry.load("synth_zh"), PROTOCOLS["paper"])
     assert set(paper["splits"]) == {f"fold-{k}" for k in range(1, 6)}
-    assert 17 <= paper["negatives_per_positive"] <= 23
+    assert 19 <= paper["negatives_per_positive"] <= 21
 
 
 def test_not_trivially_separable():

@@ -1,0 +1,1 @@
+"""Experiments: multi-run comparisons (and, to come, ablations, sweeps and tuning)."""

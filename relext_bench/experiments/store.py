@@ -1,0 +1,35 @@
+"""The results store: one JSON record per run, written atomically, addressed by a key
+(corpus digest, protocol, model spec, partition, seed). A finished run is never run
+again, so a killed experiment resumes where it stopped."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from relext_bench.training.records import read_record, write_json_atomic
+
+
+def run_key(corpus_digest: str, protocol: str, spec_key: str, partition: str, seed: int) -> str:
+    blob = json.dumps([corpus_digest, protocol, spec_key, partition, seed]).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+class Store:
+    def __init__(self, directory: str | Path):
+        self.root = Path(directory)
+        self.runs = self.root / "runs"
+
+    def path(self, key: str) -> Path:
+        return self.runs / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def put(self, key: str, record: dict) -> None:
+        write_json_atomic(self.path(key), record | {"key": key})
+
+    def records(self) -> Iterator[dict]:
+        for path in sorted(self.runs.glob("*.json")):
+            yield read_record(path)
