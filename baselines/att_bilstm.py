@@ -19,14 +19,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from relext_bench.models.base import ModelEntry, RelationModel, config_from, register
+from relext_bench.models.base import InputConfig, ModelEntry, RelationModel, config_from, register
 
 
 @dataclass(frozen=True)
-class AttBiLSTMConfig:
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
+class AttBiLSTMConfig(InputConfig):
     input_dropout: float = 0.3
     hidden: int = 100
     dropout: float = 0.5

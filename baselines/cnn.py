@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from relext_bench.models.base import (
+    InputConfig,
     ModelEntry,
     RelationModel,
     config_from,
@@ -28,10 +29,7 @@ from relext_bench.models.base import (
 
 
 @dataclass(frozen=True)
-class CNNConfig:
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
+class CNNConfig(InputConfig):
     widths: tuple[int, ...] = (2, 3, 4, 5)
     filters: int = 150
     dropout: float = 0.5

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from relext_bench.models.base import (
+    InputConfig,
     ModelEntry,
     RelationModel,
     config_from,
@@ -28,10 +29,7 @@ from relext_bench.models.base import (
 
 
 @dataclass(frozen=True)
-class CRCNNConfig:
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
+class CRCNNConfig(InputConfig):
     width: int = 3
     filters: int = 1000
     head_bias: bool = False  # class embeddings: scores are plain dot products

@@ -17,14 +17,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relext_bench.models.base import ModelEntry, RelationModel, config_from, register, same_conv
+from relext_bench.models.base import (
+    InputConfig,
+    ModelEntry,
+    RelationModel,
+    config_from,
+    register,
+    same_conv,
+)
 
 
 @dataclass(frozen=True)
-class PCNNConfig:
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
+class PCNNConfig(InputConfig):
     width: int = 3
     filters: int = 230
     dropout: float = 0.5

@@ -163,33 +163,61 @@ def _prepare(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    import numpy as np
+
+    from relext_bench.experiments.compare import compare, split_models
+    from relext_bench.experiments.store import Store
+    from relext_bench.protocols import get_protocol
+    from relext_bench.training.trainer import TrainConfig
+
+    if not args.corpus:
+        raise UserError("name a corpus with --corpus")
+    cfg = TrainConfig(max_epochs=args.max_epochs, threads=args.threads)
+    models = split_models(args.models) if args.models else None
+    result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, cfg)
+    print(f"{result['jobs']} runs: {result['already_done']} already stored, {len(result['ran'])} run now; "
+          f"records in {args.out}/runs")
+    metric = get_protocol(args.protocol).metric
+    by_model: dict[str, list] = {}
+    for r in Store(args.out).records():
+        by_model.setdefault(r["model"]["label"], []).append(r)
+    rows = []
+    for label, records in by_model.items():
+        ok = [r["test"][metric] for r in records if r.get("status") == "finished"]
+        failed = sum(r.get("status") != "finished" for r in records)
+        rows.append([label, len(ok), failed, f"{np.mean(ok):.4f}" if ok else "-",
+                     f"{np.std(ok, ddof=1):.4f}" if len(ok) > 1 else "-"])
+    print(tabulate(rows, headers=["model", "finished", "failed", f"test {metric} mean", "sd"], tablefmt="github"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
+    data = argparse.ArgumentParser(add_help=False)  # options of every command that reads a corpus
+    data.add_argument("--offline", action="store_true", help="never touch the network")
+    data.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
+    data.add_argument("--format", choices=["dygie"], help="read your own data in this format")
+    data.add_argument("--path", help="with --format dygie: a .json file or a folder of train/dev/test files")
     sub = parser.add_subparsers(dest="command", required=True)
 
     corpora = sub.add_parser("corpora", help="list, describe and look at corpora")
     csub = corpora.add_subparsers(dest="action", required=True)
     p = csub.add_parser("list", help="every corpus with its license and where its data comes from")
     p.set_defaults(func=_corpora_list)
-    p = csub.add_parser("stats", help="counts per split under a protocol")
+    p = csub.add_parser("stats", help="counts per split under a protocol", parents=[data])
     p.add_argument("name", nargs="?", default="dygie", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
-    p.add_argument("--offline", action="store_true", help="never touch the network")
-    p.add_argument("--format", choices=["dygie"], help="read your own data in this format")
-    p.add_argument("--path", help="with --format dygie: a .json file or a folder of train/dev/test files")
-    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_corpora_stats)
-    p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label")
+    p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label", parents=[data])
     p.add_argument("name")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
-    p.add_argument("--offline", action="store_true", help="never touch the network")
-    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_corpora_show)
 
-    p = sub.add_parser("train", help="train and evaluate one run; writes its record")
+    p = sub.add_parser("train", help="train and evaluate one run; writes its record", parents=[data])
     p.add_argument("--corpus", default=None, help="corpus name or spec (or --format dygie --path ...)")
     p.add_argument("--model", required=True, help="ye2019, cnn, pcnn, cr_cnn, att_bilstm")
     p.add_argument("--tags", default="bio_typed", choices=["none", "bio", "bio_typed", "random"])
@@ -208,11 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="results")
-    p.add_argument("--offline", action="store_true", help="never touch the network")
-    p.add_argument("--format", choices=["dygie"], help="read your own data in this format")
-    p.add_argument("--path", help="with --format dygie: a .json file or a folder of train/dev/test files")
-    p.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("compare", help="models x seeds (x folds) on one corpus; resumable", parents=[data])
+    p.add_argument("--corpus", default=None)
+    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
+                                                  "(default: the paper's four ye2019 variants and the four baselines)")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--threads", type=int, default=None, help="torch threads per run")
+    p.add_argument("--out", default="results")
+    p.set_defaults(func=_compare)
 
     p = sub.add_parser("prepare", help="parse ACE 2005 from your LDC copy and cache it")
     p.add_argument("name", choices=["ace_zh", "ace_en"])

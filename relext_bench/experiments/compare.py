@@ -31,6 +31,17 @@ DEFAULT_MODELS = (
 SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold"}
 
 
+def split_models(text: str) -> list[str]:
+    """`a:k=v,k2=v2,b` -> [`a:k=v,k2=v2`, `b`]: a key=value item belongs to the spec before it."""
+    specs: list[str] = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" in item and ":" not in item and specs:
+            specs[-1] += "," + item
+        else:
+            specs.append(item)
+    return specs
+
+
 def parse_model(text: str) -> ModelSpec:
     """`name` or `name:key=value,...`; tags, objective, predict_rule and threshold are
     options of every model, other keys are the model's hyper-parameters."""
@@ -88,6 +99,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
     specs = [parse_model(m) for m in (models or DEFAULT_MODELS)]
     jobs = plan(corpus, protocol, specs, list(range(1, seeds + 1)))
     store = Store(out)
+    store.clean()
     todo = [j for j in jobs if not store.has(j.key)]
     cfg = cfg or TrainConfig()
     threads = max(1, (os.cpu_count() or 1) // max(workers, 1))

@@ -21,6 +21,13 @@ class Store:
         self.root = Path(directory)
         self.runs = self.root / "runs"
 
+    def clean(self) -> int:
+        """Removes temporary files left by a killed write; returns how many."""
+        stale = list(self.runs.glob(".*.tmp")) if self.runs.exists() else []
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def path(self, key: str) -> Path:
         return self.runs / f"{key}.json"
 

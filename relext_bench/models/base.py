@@ -25,6 +25,16 @@ from relext_bench.models import objectives
 
 
 @dataclass(frozen=True)
+class InputConfig:
+    """The input layer's widths, shared by every model's config (which extends it)."""
+
+    word_dim: int = 200
+    position_dim: int = 50
+    tag_dim: int = 50
+    input_dropout: float = 0.0
+
+
+@dataclass(frozen=True)
 class Sizes:
     words: int
     positions: int
@@ -91,21 +101,15 @@ class Output(NamedTuple):
 class RelationModel(nn.Module):
     """Base of every model: input layer, `encode` (the model's own), heads."""
 
-    # Input widths; a model's config may override them.
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
-    input_dropout: float = 0.0
-
-    def __init__(self, spec: ModelSpec, sizes: Sizes, config) -> None:
+    def __init__(self, spec: ModelSpec, sizes: Sizes, config: InputConfig) -> None:
         super().__init__()
         self.spec = spec.resolved()
         self.config = config
         self.sizes = sizes
-        self.word_dim = getattr(config, "word_dim", self.word_dim)
-        self.position_dim = getattr(config, "position_dim", self.position_dim)
-        self.tag_dim = getattr(config, "tag_dim", self.tag_dim) if self.spec.tags != "none" else 0
-        self.input_dropout = getattr(config, "input_dropout", self.input_dropout)
+        self.word_dim = config.word_dim
+        self.position_dim = config.position_dim
+        self.tag_dim = config.tag_dim if self.spec.tags != "none" else 0
+        self.input_dropout = config.input_dropout
         self.words = nn.Parameter(torch.empty(sizes.words, self.word_dim))
         self.positions = nn.Parameter(torch.empty(sizes.positions, self.position_dim))
         self.tag_table = nn.Parameter(torch.empty(sizes.tags, self.tag_dim)) if self.tag_dim else None

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from relext_bench.models.base import (
+    InputConfig,
     ModelEntry,
     ModelSpec,
     RelationModel,
@@ -34,10 +35,7 @@ from relext_bench.models.base import (
 
 
 @dataclass(frozen=True)
-class Ye2019Config:
-    word_dim: int = 200
-    position_dim: int = 50
-    tag_dim: int = 50
+class Ye2019Config(InputConfig):
     input_dropout: float = 0.2
     widths: tuple[int, ...] = (1, 2, 3)
     filters: int = 64
