@@ -11,8 +11,9 @@ from relext_bench.experiments.compare import compare, parse_model, split_models
 from relext_bench.experiments.store import Store
 from relext_bench.training.trainer import TrainConfig
 
-CORPUS = "synth_zh:documents=10"
-ARGS = ["--corpus", CORPUS, "--protocol", "paper", "--models", "pcnn,cnn:filters=20", "--seeds", "2",
+CORPUS = "synth_zh:documents=6"
+MODELS = "pcnn:filters=16,cnn:filters=8"
+ARGS = ["--corpus", CORPUS, "--protocol", "paper", "--models", MODELS, "--seeds", "1",
         "--max-epochs", "1", "--threads", "1"]
 
 
@@ -29,21 +30,21 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     runs = out / "runs"
     deadline = time.time() + 300
-    while time.time() < deadline and len(list(runs.glob("*.json")) if runs.exists() else []) < 3:
+    while time.time() < deadline and len(list(runs.glob("*.json")) if runs.exists() else []) < 2:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {p.name: p.read_bytes() for p in runs.glob("*.json")}
-    assert 3 <= len(before) < 20, "the comparison should be killed mid-way"
-    result = compare(CORPUS, "paper", split_models("pcnn,cnn:filters=20"), seeds=2, out=str(out),
+    assert 2 <= len(before) < 10, "the comparison should be killed mid-way"
+    result = compare(CORPUS, "paper", split_models(MODELS), seeds=1, out=str(out),
                      cfg=TrainConfig(max_epochs=1, threads=1), progress=False)
-    assert result["jobs"] == 20  # 2 models x 5 folds x 2 seeds
-    assert result["already_done"] == len(before) and len(result["ran"]) == 20 - len(before)
+    assert result["jobs"] == 10  # 2 models x 5 folds x 1 seed
+    assert result["already_done"] == len(before) and len(result["ran"]) == 10 - len(before)
     assert not set(result["ran"]) & {name[:-5] for name in before}
     after = {p.name: p.read_bytes() for p in runs.glob("*.json")}
-    assert len(after) == 20 and all(after[name] == data for name, data in before.items())
+    assert len(after) == 10 and all(after[name] == data for name, data in before.items())
     assert not list(runs.glob(".*.tmp"))
-    again = compare(CORPUS, "paper", split_models("pcnn,cnn:filters=20"), seeds=2, out=str(out),
+    again = compare(CORPUS, "paper", split_models(MODELS), seeds=1, out=str(out),
                     cfg=TrainConfig(max_epochs=1, threads=1), progress=False)
     assert again["ran"] == []
 
@@ -51,8 +52,9 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
 def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
     from relext_bench.cli import main
 
-    assert main(["compare", "--corpus", CORPUS, "--models", "cnn", "--seeds", "1", "--max-epochs", "1",
+    assert main(["compare", "--corpus", CORPUS, "--models", "cnn:filters=8", "--seeds", "1", "--max-epochs", "1",
                  "--out", str(tmp_path)]) == 0
+    assert "test micro_f1 mean" in capsys.readouterr().out
     # A run whose training diverges is stored as failed.
     result = compare(CORPUS, "standard", ["cnn:filters=8"], seeds=1, out=str(tmp_path / "bad"),
                      cfg=TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None), progress=False)
@@ -63,9 +65,9 @@ def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
 @pytest.mark.parametrize("workers", [2])
 def test_workers_produce_the_same_records_as_one_process(tmp_path, workers):
     cfg = TrainConfig(max_epochs=1, threads=1)
-    compare(CORPUS, "standard", ["pcnn"], seeds=2, out=str(tmp_path / "one"), cfg=cfg, progress=False)
-    compare(CORPUS, "standard", ["pcnn"], seeds=2, workers=workers, out=str(tmp_path / "many"), cfg=cfg,
-            progress=False)
+    compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, out=str(tmp_path / "one"), cfg=cfg, progress=False)
+    compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, workers=workers, out=str(tmp_path / "many"),
+            cfg=cfg, progress=False)
     one = {r["key"]: r["test"] for r in Store(tmp_path / "one").records()}
     many = {r["key"]: r["test"] for r in Store(tmp_path / "many").records()}
     assert one == many and len(one) == 2
