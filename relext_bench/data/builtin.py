@@ -45,6 +45,10 @@ for _lang, _what in (("zh", "Chinese-like (character tokens)"), ("en", "English-
     ))
 
 
+def _flag(params: dict[str, str], key: str) -> bool:
+    return params.get(key, "0").lower() not in ("0", "false", "")
+
+
 def _public_available(name: str):
     def available() -> tuple[bool, str]:
         from relext_bench.data import fetch
@@ -70,7 +74,7 @@ def _public_loader(load):
         unknown = set(params) - {"strict"}
         if unknown:
             raise UserError(f"unknown parameter {sorted(unknown)[0]!r} (known: strict)")
-        return load(strict=params.get("strict", "0") not in ("0", "false", ""))
+        return load(strict=_flag(params, "strict"))
     return loader
 
 
@@ -123,7 +127,7 @@ def _register_ace() -> None:
             unknown = set(params) - {"strict", "ldc_dir"}
             if unknown:
                 raise UserError(f"unknown parameter {sorted(unknown)[0]!r} (known: ldc_dir, strict)")
-            return ace.load_ace(_name, params.get("ldc_dir"), params.get("strict", "0") not in ("0", "false", ""))
+            return ace.load_ace(_name, params.get("ldc_dir"), _flag(params, "strict"))
 
         def available(_name=name):
             if ace.ldc_dir_from_env() is None:
@@ -151,7 +155,7 @@ def _register_dygie() -> None:
         if "path" not in params:
             raise UserError("dygie: name the data with --path FILE_OR_DIR (or dygie:path=...)")
         return dygie.load_dygie(params["path"], params.get("language", "en"),
-                                params.get("strict", "0") not in ("0", "false", ""))
+                                _flag(params, "strict"))
 
     register(CorpusEntry(
         name="dygie", language="any",

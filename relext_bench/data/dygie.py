@@ -15,6 +15,7 @@ from pathlib import Path
 
 from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
 from relext_bench.data.problems import Problems
+from relext_bench.data.public import spaced_offsets
 from relext_bench.errors import UserError
 
 
@@ -99,11 +100,9 @@ def _document(obj: dict, where: str, problems: Problems) -> Document:
                 problems.skip("relation from a mention to itself", f"{where} sentence {k} relation {j}")
             else:
                 relations.append(RelationMention(f"{sid}:r{j}", str(label), x, y))
-        offsets = []
-        for t in tokens:
-            offsets.append((char, char + len(t)))
-            char += len(t) + 1
-        sentences.append(Sentence(sid, tuple(tokens), tuple(offsets), tuple(ents), tuple(relations)))
+        offsets = spaced_offsets(tokens, char)
+        char = offsets[-1][1] + 1 if offsets else char
+        sentences.append(Sentence(sid, tuple(tokens), offsets, tuple(ents), tuple(relations)))
         offset += n
     return Document(key, tuple(sentences))
 

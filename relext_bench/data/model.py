@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,13 @@ class Corpus:
     entity_types: tuple[str, ...] = ()
     skipped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of documents and splits, computed once per object."""
+        from relext_bench.data.serialize import corpus_digest
+
+        return corpus_digest(self)
 
     def split(self, name: str) -> list[Document]:
         if name not in self.splits:

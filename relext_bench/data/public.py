@@ -17,16 +17,16 @@ CROSSRE_DOMAINS = ("ai", "literature", "music", "news", "politics", "science")
 SPLITS = ("train", "dev", "test")
 
 
-def _spaced_offsets(tokens) -> tuple[tuple[int, int], ...]:
+def spaced_offsets(tokens, start: int = 0) -> tuple[tuple[int, int], ...]:
     """Character offsets of tokens joined by single spaces (formats without raw text)."""
-    offsets, pos = [], 0
+    offsets, pos = [], start
     for t in tokens:
         offsets.append((pos, pos + len(t)))
         pos += len(t) + 1
     return tuple(offsets)
 
 
-def _sentence(sid, tokens, offsets, entities, relations, problems: Problems, where: str) -> Sentence:
+def build_sentence(sid, tokens, offsets, entities, relations, problems: Problems, where: str) -> Sentence:
     """Validated entities and relations: spans inside the sentence, arguments known."""
     n = len(tokens)
     kept, by_span = [], {}
@@ -84,7 +84,7 @@ def load_crossre(strict: bool = False) -> Corpus:
                         problems.skip("duplicate doc_key", where)
                         continue
                     seen.add(key)
-                    sent = _sentence(key, tokens, _spaced_offsets(tokens), ents, rels, problems, where)
+                    sent = build_sentence(key, tokens, spaced_offsets(tokens), ents, rels, problems, where)
                     docs.append(Document(key, (sent,)))
                     ids.append(key)
             splits[split] = tuple(ids)
@@ -133,7 +133,7 @@ def load_chisiec(strict: bool = False) -> Corpus:
                     problems.skip("item not in the CHisIEC format", f"{where} ({type(e).__name__}: {e})")
                     continue
                 offsets = tuple((i, i + 1) for i in range(len(text)))
-                docs.append(Document(key, (_sentence(key, tuple(text), offsets, ents, rels, problems, where),)))
+                docs.append(Document(key, (build_sentence(key, tuple(text), offsets, ents, rels, problems, where),)))
                 ids.append(key)
             splits[split] = tuple(ids)
         return _finish("chisiec", "zh", docs, splits, problems,

@@ -5,7 +5,6 @@ from collections import Counter
 
 from relext_bench.data.instances import OTHER, builder_for
 from relext_bench.data.model import Corpus
-from relext_bench.data.serialize import corpus_digest
 from relext_bench.protocols import Protocol
 
 
@@ -38,7 +37,7 @@ def corpus_stats(corpus: Corpus, protocol: Protocol) -> dict:
         "corpus": corpus.name,
         "language": corpus.language,
         "synthetic": corpus.synthetic,
-        "digest": corpus_digest(corpus),
+        "digest": corpus.digest,
         "protocol": protocol.name,
         "policy": protocol.policy.to_dict() | {"digest": protocol.policy.digest()},
         "splits": splits,

@@ -15,7 +15,6 @@ from multiprocessing import get_context
 from tqdm import tqdm
 
 from relext_bench.data import registry
-from relext_bench.data.serialize import corpus_digest
 from relext_bench.errors import UserError
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.models import ModelSpec
@@ -69,17 +68,27 @@ class Job:
 
 
 def plan(corpus, protocol, specs: list[ModelSpec], seeds: list[int]) -> list[Job]:
-    digest = corpus_digest(corpus)
+    digest = corpus.digest
     return [Job(spec, part.name, seed, run_key(digest, protocol.name, spec.key(), part.name, seed))
             for spec in specs for part in protocol.partitions(corpus) for seed in seeds]
 
 
+_loaded: dict[str, object] = {}
+
+
+def _corpus(corpus_spec: str):
+    """The corpus, loaded once per process (workers run many jobs each)."""
+    if corpus_spec not in _loaded:
+        _loaded[corpus_spec] = registry.load(corpus_spec)
+    return _loaded[corpus_spec]
+
+
 def _run_job(corpus_spec: str, protocol_name: str, spec: ModelSpec, partition: str, seed: int,
              cfg: TrainConfig, out: str, key: str) -> str:
-    """One run in a worker: load (cached), train, store. Never raises: a crash is a record."""
+    """One run: load (once per process), train, store. Never raises: a crash is a record."""
     store = Store(out)
     try:
-        corpus = registry.load(corpus_spec)
+        corpus = _corpus(corpus_spec)
         protocol = get_protocol(protocol_name)
         part = next(p for p in protocol.partitions(corpus) if p.name == partition)
         record = train_run(corpus, protocol, part, spec, seed, cfg)
@@ -95,7 +104,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True) -> dict:
     protocol = get_protocol(protocol_name)
-    corpus = registry.load(corpus_spec)
+    corpus = _corpus(corpus_spec)
     specs = [parse_model(m) for m in (models or DEFAULT_MODELS)]
     jobs = plan(corpus, protocol, specs, list(range(1, seeds + 1)))
     store = Store(out)

@@ -18,7 +18,6 @@ from tqdm import tqdm
 
 from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
-from relext_bench.data.serialize import corpus_digest
 from relext_bench.kernels import backend
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
@@ -107,7 +106,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     policy = protocol.policy.replace(tags=spec.tags)
     record = {
         "version": RECORD_VERSION, "status": "running",
-        "corpus": {"name": corpus.name, "digest": corpus_digest(corpus), "synthetic": corpus.synthetic,
+        "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
                    "language": corpus.language},
         "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
         "policy": policy.to_dict() | {"digest": policy.digest()},
