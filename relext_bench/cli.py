@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from tabulate import tabulate
 
+from relext_bench.data.instances import TAG_SCHEMES
 from relext_bench.errors import UserError
 
 
@@ -163,32 +165,106 @@ def _prepare(args) -> int:
     return 0
 
 
-def _compare(args) -> int:
-    import numpy as np
-
-    from relext_bench.experiments.compare import compare, split_models
-    from relext_bench.experiments.store import Store
-    from relext_bench.protocols import get_protocol
+def _train_config(args):
     from relext_bench.training.trainer import TrainConfig
 
-    if not args.corpus:
-        raise UserError("name a corpus with --corpus")
-    cfg = TrainConfig(max_epochs=args.max_epochs, threads=args.threads)
+    return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping)
+
+
+def _finish(args, kind: str, result: dict) -> int:
+    from relext_bench.experiments import report
+
+    print(f"{result['jobs']} runs: {result['already_done']} already stored, {len(result['ran'])} run now "
+          f"({result['seconds'] / 60:.1f} min); records in {args.out}/runs")
+    for path in report.build(args.out, args.reports, [kind]):
+        print(f"report: {path}")
+    exp = report.load(args.out, kind)
+    if kind != "sweep":
+        print(report.table(report.main_rows(exp, exp.at(None)),
+                           ["model", "runs", "P", "R", f"test {exp.metric}", "95% CI", "min", "max"]))
+    return 0
+
+
+def _default_out(args) -> None:
+    """Fills in what the experiment commands leave open (parents share argument
+    objects, so per-command defaults are set here, not in the parsers)."""
+    from relext_bench.data.registry import parse_spec
+
+    args.protocol = args.protocol or "standard"
+    args.workers = args.workers or 1
+    if args.out is None:
+        name, options = parse_spec(args.corpus)
+        options.pop("path", None)  # --format dygie --path: no directories in the name
+        suffix = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
+        args.out = "results/" + re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{name}{suffix}-{args.protocol}")
+
+
+def _compare(args) -> int:
+    from relext_bench.experiments.compare import QUICK, compare, split_models
+    from relext_bench.experiments.tune import best_params
+
+    if args.quick:
+        args.corpus = args.corpus or QUICK["corpus"]
+        args.seeds = args.seeds or QUICK["seeds"]
+        args.max_epochs = args.max_epochs or QUICK["max_epochs"]
+        args.models = args.models or ",".join(QUICK["models"])
+        args.protocol = args.protocol or QUICK["protocol"]
+        args.workers = args.workers or QUICK["workers"]
+    args.corpus = args.corpus or "synth_zh"
+    args.seeds = args.seeds or 5
+    args.max_epochs = args.max_epochs or 50
+    _default_out(args)
     models = split_models(args.models) if args.models else None
-    result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, cfg)
-    print(f"{result['jobs']} runs: {result['already_done']} already stored, {len(result['ran'])} run now; "
-          f"records in {args.out}/runs")
-    metric = get_protocol(args.protocol).metric
-    by_model: dict[str, list] = {}
-    for r in Store(args.out).records():
-        by_model.setdefault(r["model"]["label"], []).append(r)
-    rows = []
-    for label, records in by_model.items():
-        ok = [r["test"][metric] for r in records if r.get("status") == "finished"]
-        failed = sum(r.get("status") != "finished" for r in records)
-        rows.append([label, len(ok), failed, f"{np.mean(ok):.4f}" if ok else "-",
-                     f"{np.std(ok, ddof=1):.4f}" if len(ok) > 1 else "-"])
-    print(tabulate(rows, headers=["model", "finished", "failed", f"test {metric} mean", "sd"], tablefmt="github"))
+    tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
+    result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, _train_config(args),
+                     reference=args.reference, tuned=tuned, preset="quick" if args.quick else None)
+    return _finish(args, "compare", result)
+
+
+def _ablate(args) -> int:
+    from relext_bench.experiments.compare import ablate
+
+    _default_out(args)
+    result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, _train_config(args),
+                    baselines=not args.no_baselines)
+    return _finish(args, "ablate", result)
+
+
+def _sweep(args) -> int:
+    from relext_bench.experiments.compare import split_models, sweep
+
+    _default_out(args)
+    ratios = []
+    for item in args.ratios.split(","):
+        item = item.strip()
+        try:
+            ratios.append(None if item == "all" else float(item))
+        except ValueError:
+            raise UserError(f"--ratios: {item!r} is neither a number nor 'all'") from None
+    models = split_models(args.models) if args.models else None
+    result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
+                   _train_config(args))
+    return _finish(args, "sweep", result)
+
+
+def _tune(args) -> int:
+    from relext_bench.experiments.tune import tune
+
+    _default_out(args)
+    summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
+                   _train_config(args), seed=args.seed, reports=args.reports)
+    print(f"study {summary['study']} ({summary['storage']}): {summary['finished']} finished trials "
+          f"({summary['pruned']} pruned, {summary['ran']} run now); best dev {summary['metric']} "
+          f"{summary['best_value']:.4f} with {summary['best_params']}")
+    print(f"report: {summary['report']}")
+    return 0
+
+
+def _report(args) -> int:
+    from relext_bench.experiments import report
+
+    for path in report.build(args.dir, args.reports, [args.kind] if args.kind else None):
+        print(f"report: {path}")
     return 0
 
 
@@ -220,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train and evaluate one run; writes its record", parents=[data])
     p.add_argument("--corpus", default=None, help="corpus name or spec (or --format dygie --path ...)")
     p.add_argument("--model", required=True, help="ye2019, cnn, pcnn, cr_cnn, att_bilstm")
-    p.add_argument("--tags", default="bio_typed", choices=["none", "bio", "bio_typed", "random"])
+    p.add_argument("--tags", default="bio_typed", choices=list(TAG_SCHEMES))
     p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
                    help="default: the model's own")
     p.add_argument("--predict-rule", default="paper", choices=["paper", "gated"])
@@ -238,17 +314,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("compare", help="models x seeds (x folds) on one corpus; resumable", parents=[data])
-    p.add_argument("--corpus", default=None)
-    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    run = argparse.ArgumentParser(add_help=False, parents=[data])  # options of every experiment
+    run.add_argument("--protocol", default=None, choices=["standard", "paper"], help="default: standard")
+    run.add_argument("--workers", type=int, default=None, help="local worker processes (default 1)")
+    run.add_argument("--threads", type=int, default=None, help="torch threads per run (default: cores / workers)")
+    run.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
+    run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
+                                                 "runs stored there are reused")
+    run.add_argument("--reports", default="reports", help="where the Markdown report goes")
+
+    p = sub.add_parser("compare", help="models x seeds (x folds) on one corpus; resumable", parents=[run])
+    p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--max-epochs", type=int, default=50)
-    p.add_argument("--threads", type=int, default=None, help="torch threads per run")
-    p.add_argument("--out", default="results")
+    p.add_argument("--seeds", type=int, default=None, help="default 5")
+    p.add_argument("--max-epochs", type=int, default=None, help="default 50")
+    p.add_argument("--reference", default=None, help="the model the others are tested against "
+                                                     "(default: Baseline+MTL+Tag when present)")
+    p.add_argument("--tuned", default=None, metavar="STUDY", help="use the best parameters of this tuning study")
+    p.add_argument("--storage", default=None, help="with --tuned: the study's storage (default: the SQLite file in --out)")
+    p.add_argument("--quick", action="store_true",
+                   help="the README's quick run (under 10 minutes on 2 cores): the four paper variants, paper "
+                        "protocol, 1 seed x 5 folds, at most 6 epochs, synth_zh with 60 documents, 2 workers "
+                        "(each can still be overridden)")
     p.set_defaults(func=_compare)
+
+    p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
+    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
+    p.set_defaults(func=_ablate)
+
+    p = sub.add_parser("sweep", help="F1 against the training negative:positive ratio", parents=[run])
+    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
+    p.add_argument("--ratios", default="1,2,5,10,all")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("tune", help="an Optuna study of one model's hyper-parameters; resumable, shareable",
+                       parents=[run])
+    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--model", required=True, help="model spec, e.g. ye2019:tags=bio_typed,objective=multitask")
+    p.add_argument("--trials", type=int, default=20, help="finished trials the study should have in all")
+    p.add_argument("--timeout", type=float, default=None, help="seconds this process may spend")
+    p.add_argument("--storage", default=None, help="optuna storage URL: sqlite:///FILE, journal:FILE "
+                                                   "(several processes on one machine), postgresql://... "
+                                                   "(default: sqlite in --out)")
+    p.add_argument("--seed", type=int, default=1, help="sampler and training seed")
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.set_defaults(func=_tune)
+
+    p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")
+    p.add_argument("dir")
+    p.add_argument("--kind", choices=["compare", "ablate", "sweep"], default=None, help="default: every one found")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("prepare", help="parse ACE 2005 from your LDC copy and cache it")
     p.add_argument("name", choices=["ace_zh", "ace_en"])

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as sps
 
-from relext_bench.metrics import prf
+from relext_bench.metrics import prf, scores_from_counts
 
 ASO_THRESHOLD = 0.2
 
@@ -39,7 +39,10 @@ def mann_whitney(a, b) -> dict:
 def cohens_d(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
-    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("inf") * np.sign(a.mean() - b.mean())
+    diff = a.mean() - b.mean()
+    if pooled > 0:
+        return float(diff / pooled)
+    return 0.0 if diff == 0 else float(np.copysign(np.inf, diff))
 
 
 def bootstrap_ci(a, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> tuple[float, float]:
@@ -96,6 +99,32 @@ def micro_f1(total: np.ndarray) -> float:
     return prf(*total)[2]
 
 
+def label_rows(gold, pred, n_labels: int) -> np.ndarray:
+    """Per-instance [tp, fp, fn] for every label, flattened to [n, 3 * n_labels]: the
+    statistics of every count-based metric (micro, macro, support-weighted)."""
+    gold, pred = np.asarray(gold), np.asarray(pred)
+    n = len(gold)
+    rows = np.zeros((n, n_labels, 3), dtype=np.int64)
+    hit = gold == pred
+    rows[np.flatnonzero(hit), gold[hit], 0] = 1
+    miss = np.flatnonzero(~hit)
+    rows[miss, pred[miss], 1] = 1
+    rows[miss, gold[miss], 2] = 1
+    return rows.reshape(n, 3 * n_labels)
+
+
+def count_metric(name: str) -> Callable[[np.ndarray], float]:
+    """A metric of summed `label_rows`: micro_f1, macro_f1 or weighted_f1."""
+    return lambda total: scores_from_counts(total.reshape(-1, 3))[name]
+
+
+def _chunks(resamples: int, n: int, budget: int = 2_000_000):
+    """Resample counts per chunk, so that a chunk's [k, n] draws stay near `budget` cells."""
+    step = max(1, budget // max(n, 1))
+    for start in range(0, resamples, step):
+        yield min(step, resamples - start)
+
+
 def paired_bootstrap(rows_a: np.ndarray, rows_b: np.ndarray, metric: Callable = micro_f1,
                      resamples: int = 1000, seed: int = 0) -> dict:
     """Resamples instances with replacement; p is the share of resamples in which A's
@@ -103,12 +132,14 @@ def paired_bootstrap(rows_a: np.ndarray, rows_b: np.ndarray, metric: Callable = 
     rng = np.random.default_rng(seed)
     n = len(rows_a)
     delta = metric(rows_a.sum(0)) - metric(rows_b.sum(0))
-    idx = rng.integers(0, n, size=(resamples, n))
-    # Sum the resampled rows by counting how often each instance was drawn.
-    weights = np.stack([np.bincount(i, minlength=n) for i in idx])
-    sa, sb = weights @ rows_a, weights @ rows_b
-    deltas = np.array([metric(x) - metric(y) for x, y in zip(sa, sb)])
-    p = float(np.mean(deltas > 2 * delta)) if delta > 0 else 1.0
+    deltas = []
+    for k in _chunks(resamples, n):
+        idx = rng.integers(0, n, size=(k, n))
+        # A resample's sums: how often each instance was drawn, times its rows.
+        weights = np.stack([np.bincount(i, minlength=n) for i in idx])
+        sa, sb = weights @ rows_a, weights @ rows_b
+        deltas += [metric(x) - metric(y) for x, y in zip(sa, sb)]
+    p = float(np.mean(np.array(deltas) > 2 * delta)) if delta > 0 else 1.0
     return {"delta": float(delta), "p": p, "resamples": resamples, "seed": seed}
 
 
@@ -117,17 +148,14 @@ def approximate_randomization(rows_a: np.ndarray, rows_b: np.ndarray, metric: Ca
     """Swaps each instance's statistics between the systems with probability 1/2;
     two-sided p = (#|delta_perm| >= |delta_obs| + 1) / (resamples + 1)."""
     rng = np.random.default_rng(seed)
-    delta = metric(rows_a.sum(0)) - metric(rows_b.sum(0))
-    diff = rows_a - rows_b
-    base = rows_b.sum(0)
+    sum_a, sum_b = rows_a.sum(0), rows_b.sum(0)
+    delta = metric(sum_a) - metric(sum_b)
+    diff = (rows_a - rows_b).astype(np.float64)
     hits = 0
-    for _ in range(resamples):
-        swap = rng.random(len(rows_a)) < 0.5
-        moved = diff[swap].sum(0)
+    for k in _chunks(resamples, len(rows_a)):
         # Swapping instance i moves diff_i from A to B.
-        a = rows_a.sum(0) - moved
-        b = base + moved
-        hits += abs(metric(a) - metric(b)) >= abs(delta) - 1e-12
+        moved = (rng.random((k, len(rows_a))) < 0.5) @ diff
+        hits += sum(abs(metric(sum_a - m) - metric(sum_b + m)) >= abs(delta) - 1e-12 for m in moved)
     return {"delta": float(delta), "p": (hits + 1) / (resamples + 1), "resamples": resamples, "seed": seed}
 
 

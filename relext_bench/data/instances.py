@@ -17,6 +17,9 @@ Conventions
 - `random` tags: the `bio_typed` vocabulary, each token's tag drawn uniformly from
   the non-padding tags by a generator seeded with (tag_seed, sentence id): the same
   sentence gets the same tags in every run; the tags carry no information.
+- `constant` tags: the `bio_typed` vocabulary (so the same table and parameter count),
+  every token tagged O: the parameter-matched control, same input width and
+  parameters as `bio_typed`, no tag information.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from relext_bench.data.model import EntityMention, Sentence
 from relext_bench.data.vocab import Vocab
 
 OTHER = "Other"
-TAG_SCHEMES = ("none", "bio", "bio_typed", "random")
+TAG_SCHEMES = ("none", "bio", "bio_typed", "random", "constant")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Policy:
     direction: bool = True  # direction in the label: T(e1,e2) vs T(e2,e1)
     window: int | None = None  # None: the whole sentence; else tokens from the leftmost mention
     max_distance: int = 50
-    tags: Literal["none", "bio", "bio_typed", "random"] = "bio_typed"
+    tags: Literal["none", "bio", "bio_typed", "random", "constant"] = "bio_typed"
     tag_detail: Literal["type", "subtype"] = "type"
     mention_span: Literal["head", "extent"] = "head"
     label_level: Literal["type", "subtype"] = "type"
@@ -259,6 +262,8 @@ class InstanceBuilder:
             seed = [self.policy.tag_seed, zlib.crc32(sentence.id.encode())]
             return np.random.default_rng(seed).integers(1, len(self.tags), size=n)
         tags = np.ones(n, dtype=np.int64)  # O
+        if scheme == "constant":
+            return tags
         span = self.policy.mention_span
         for m in sorted(sentence.entities, key=lambda m: (-(m.span(span)[1] - m.span(span)[0]), m.span(span))):
             s, e = m.span(span)

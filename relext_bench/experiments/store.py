@@ -1,6 +1,11 @@
 """The results store: one JSON record per run, written atomically, addressed by a key
-(corpus digest, protocol, model spec, partition, seed). A finished run is never run
-again, so a killed experiment resumes where it stopped."""
+(corpus digest, protocol, model spec, partition, seed, training settings). A finished
+run is never run again, so a killed experiment resumes where it stopped, and several
+experiments (compare, ablate, sweep) on one corpus share the runs they have in common.
+
+Each experiment also writes a manifest, `<kind>.json`, naming the runs it consists
+of; reports are built from the manifest and the run records only.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +15,12 @@ from pathlib import Path
 
 from relext_bench.training.records import read_record, write_json_atomic
 
+KINDS = ("compare", "ablate", "sweep")
 
-def run_key(corpus_digest: str, protocol: str, spec_key: str, partition: str, seed: int) -> str:
-    blob = json.dumps([corpus_digest, protocol, spec_key, partition, seed]).encode()
+
+def run_key(corpus_digest: str, protocol: str, spec_key: str, partition: str, seed: int,
+            settings: dict | None = None) -> str:
+    blob = json.dumps([corpus_digest, protocol, spec_key, partition, seed, settings or {}], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
@@ -37,6 +45,20 @@ class Store:
     def put(self, key: str, record: dict) -> None:
         write_json_atomic(self.path(key), record | {"key": key})
 
+    def get(self, key: str) -> dict | None:
+        return read_record(self.path(key)) if self.has(key) else None
+
     def records(self) -> Iterator[dict]:
         for path in sorted(self.runs.glob("*.json")):
             yield read_record(path)
+
+    # ---- experiment manifests ---------------------------------------------------------
+    def put_manifest(self, kind: str, manifest: dict) -> None:
+        write_json_atomic(self.root / f"{kind}.json", manifest)
+
+    def manifest(self, kind: str) -> dict | None:
+        path = self.root / f"{kind}.json"
+        return read_record(path) if path.exists() else None
+
+    def manifests(self) -> dict[str, dict]:
+        return {k: m for k in KINDS if (m := self.manifest(k)) is not None}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,6 +68,15 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def subsample_negatives(instances: InstanceSet, ratio: float, seed: int) -> InstanceSet:
+    """Every positive and at most `ratio` negatives per positive, drawn without
+    replacement by a generator seeded with the run's seed; order kept."""
+    negatives = np.flatnonzero(instances.labels == 0)
+    keep = min(len(negatives), int(round(ratio * instances.positives)))
+    drawn = np.random.default_rng([seed, 1]).choice(negatives, size=keep, replace=False)
+    return instances.subset(np.sort(np.concatenate([np.flatnonzero(instances.labels > 0), drawn])))
+
+
 def _optimizer(cfg: TrainConfig, params):
     name = cfg.optimizer.lower()
     if name == "rmsprop":
@@ -97,8 +107,13 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 
 
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
-              cfg: TrainConfig = TrainConfig(), device: str = "cpu", extra: dict | None = None) -> dict:
-    """Trains and evaluates one run; returns its record (a failure is a record too)."""
+              cfg: TrainConfig = TrainConfig(), device: str = "cpu", extra: dict | None = None,
+              neg_ratio: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
+    """Trains and evaluates one run; returns its record (a failure is a record too).
+
+    `neg_ratio` subsamples the training negatives to that many per positive (dev and
+    test untouched). `on_epoch(epoch, dev_metric)` is called after every epoch; an
+    exception it raises (a tuner's pruning signal) ends the run and propagates."""
     spec = spec.resolved()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -118,11 +133,16 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     train_sents = [s for d in partition.train for s in d.sentences]
     builder = builder_for(corpus, policy, train_sents)
     train = builder.build(train_sents)
+    negatives_before = len(train) - train.positives
+    if neg_ratio is not None:
+        train = subsample_negatives(train, neg_ratio, seed)
     dev = builder.build([s for d in partition.dev for s in d.sentences])
     test = dev if partition.test is partition.dev else builder.build([s for d in partition.test for s in d.sentences])
     timings["build_s"] = time.perf_counter() - t0
     record["instances"] = {"train": len(train), "dev": len(dev), "test": len(test),
-                           "train_positives": train.positives, "skipped": dict(builder.report)}
+                           "train_positives": train.positives, "train_negatives_before_sampling": negatives_before,
+                           "skipped": dict(builder.report)}
+    record["neg_ratio"] = neg_ratio
     record["leak_probe"] = {"train": leak_probe(train), "test": leak_probe(test)}
     record["labels"] = builder.labels
 
@@ -161,6 +181,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
                           f"dev_{protocol.metric}": dev_metric, "train_seconds": train_s,
                           "train_instances_per_s": seen / train_s if train_s else None})
             bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", dev=f"{dev_metric:.3f}")
+            if on_epoch is not None:
+                on_epoch(epoch, dev_metric)
             score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
             if best is None or score > best:
                 best, best_state, bad_epochs = score, copy.deepcopy(model.state_dict()), 0

@@ -1,0 +1,172 @@
+"""What every experiment shares: model specs from text, a plan of runs (model x
+partition x seed x negative ratio), a manifest naming them, and local worker
+processes that run what the store does not have yet.
+
+Each finished run is stored at once, keyed by corpus digest, protocol, model spec,
+partition, seed and training settings; a run that fails is stored with its reason (and
+reported as failed, never averaged in).
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+
+from tqdm import tqdm
+
+from relext_bench.data import registry
+from relext_bench.data.stats import corpus_stats
+from relext_bench.errors import UserError
+from relext_bench.experiments.store import Store, run_key
+from relext_bench.models import ModelSpec
+from relext_bench.protocols import get_protocol
+from relext_bench.training.trainer import TrainConfig, train_run
+
+SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold"}
+# Settings that do not change what a run computes stay out of its key.
+UNKEYED = {"progress", "threads", "eval_batch_size"}
+
+
+def split_models(text: str) -> list[str]:
+    """`a:k=v,k2=v2,b` -> [`a:k=v,k2=v2`, `b`]: a key=value item belongs to the spec before it."""
+    specs: list[str] = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" in item and ":" not in item and specs:
+            specs[-1] += "," + item
+        else:
+            specs.append(item)
+    return specs
+
+
+def parse_model(text: str) -> ModelSpec:
+    """`name` or `name:key=value,...`; tags, objective, predict_rule and threshold are
+    options of every model, other keys are the model's hyper-parameters."""
+    name, _, rest = text.strip().partition(":")
+    fields, params = {}, {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"model spec {text!r}: expected key=value, found {item!r}")
+        if key in SPEC_FIELDS:
+            fields[key] = float(value) if key == "threshold" else value
+        else:
+            params[key] = value
+    spec = ModelSpec(name, **fields).with_params(**params)
+    spec.resolved()  # unknown names fail here, before any run starts
+    return spec
+
+
+def spec_text(spec: ModelSpec) -> str:
+    """The inverse of parse_model, for manifests."""
+    s = spec.resolved()
+    items = [f"tags={s.tags}", f"objective={s.objective}", f"predict_rule={s.predict_rule}",
+             f"threshold={s.threshold}"] + [f"{k}={v}" for k, v in s.params]
+    return f"{s.name}:{','.join(items)}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A model as an experiment names it: "Baseline+Tag", "pcnn (no tags)", ..."""
+
+    name: str
+    spec: ModelSpec
+
+
+@dataclass(frozen=True)
+class Job:
+    role: str
+    spec: ModelSpec
+    partition: str
+    seed: int
+    neg_ratio: float | None
+    key: str
+
+
+def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
+    return {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
+
+
+def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig,
+         ratios: list[float | None] = (None,)) -> list[Job]:
+    digest = corpus.digest
+    return [Job(role.name, role.spec, part.name, seed, ratio,
+                run_key(digest, protocol.name, role.spec.key(), part.name, seed, settings(cfg, ratio)))
+            for ratio in ratios for role in roles for part in protocol.partitions(corpus) for seed in seeds]
+
+
+_loaded: dict[str, object] = {}
+
+
+def load_corpus(corpus_spec: str):
+    """The corpus, loaded once per process (workers run many jobs each)."""
+    if corpus_spec not in _loaded:
+        _loaded[corpus_spec] = registry.load(corpus_spec)
+    return _loaded[corpus_spec]
+
+
+def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, out: str) -> str:
+    """One run: load (once per process), train, store. Never raises: a crash is a record."""
+    store = Store(out)
+    try:
+        corpus = load_corpus(corpus_spec)
+        protocol = get_protocol(protocol_name)
+        part = next(p for p in protocol.partitions(corpus) if p.name == job.partition)
+        record = train_run(corpus, protocol, part, job.spec, job.seed, cfg, neg_ratio=job.neg_ratio)
+    except Exception as e:  # recorded, shown as failed in reports
+        record = {"status": "failed", "failure": f"{type(e).__name__}: {e}",
+                  "traceback": traceback.format_exc(limit=5),
+                  "model": job.spec.to_dict() | {"label": job.spec.label(), "key": job.spec.key()},
+                  "partition": job.partition, "seed": job.seed, "protocol": protocol_name,
+                  "neg_ratio": job.neg_ratio}
+    store.put(job.key, record | {"corpus_spec": corpus_spec})
+    return job.key
+
+
+def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
+                   workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
+                   ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None) -> dict:
+    """Plans the runs, writes the manifest, runs what is missing; returns a summary."""
+    protocol = get_protocol(protocol_name)
+    corpus = load_corpus(corpus_spec)
+    cfg = cfg or TrainConfig()
+    threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    cfg = replace(cfg, progress=False, threads=cfg.threads or threads)
+    seed_list = list(range(1, seeds + 1))
+    jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
+    store = Store(out)
+    store.clean()
+    store.put_manifest(kind, {
+        "kind": kind, "corpus_spec": corpus_spec,
+        "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
+                   "language": corpus.language},
+        "protocol": protocol.name, "metric": protocol.metric, "seeds": seed_list,
+        "partitions": [p.name for p in protocol.partitions(corpus)], "ratios": list(ratios),
+        "train_config": asdict(cfg), "workers": workers,
+        "roles": [{"name": r.name, "spec": spec_text(r.spec), "label": r.spec.label(), "key": r.spec.key()}
+                  for r in roles],
+        "runs": [{"role": j.role, "partition": j.partition, "seed": j.seed, "neg_ratio": j.neg_ratio,
+                  "key": j.key} for j in jobs],
+        "corpus_stats": corpus_stats(corpus, protocol),
+        **(extra or {}),
+    })
+    todo = [j for j in jobs if not store.has(j.key)]
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f"{kind} {corpus.name}",
+               disable=not progress, unit="run", dynamic_ncols=True)
+    ran, t0 = [], time.perf_counter()
+    if workers <= 1:
+        for job in todo:
+            bar.set_postfix_str(f"{job.role} {job.partition} seed {job.seed}")
+            ran.append(_run_job(corpus_spec, protocol.name, job, cfg, out))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_run_job, corpus_spec, protocol.name, j, cfg, out) for j in todo]
+            for f in as_completed(futures):
+                ran.append(f.result())
+                bar.update()
+    bar.close()
+    return {"jobs": len(jobs), "already_done": len(jobs) - len(todo), "ran": ran,
+            "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

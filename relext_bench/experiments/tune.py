@@ -1,0 +1,262 @@
+"""`tune`: one Optuna study per corpus, protocol and model spec.
+
+The search space is declared next to each model (`search_space(trial)` in its file);
+the objective is the dev metric of the run's best epoch (the test data is never
+looked at); a seeded TPE sampler proposes, a median pruner stops trials whose
+per-epoch dev scores fall behind. `--trials` is the number of finished trials the
+study should have in all, so re-running resumes a study and several processes sharing
+one storage complete it together:
+
+- default: a SQLite file beside the results (one process at a time),
+- `journal:FILE`: Optuna's journal file (several processes on one machine),
+- a database URL (`postgresql://...`): several machines.
+
+Every trial trains with the same training seed, so trials differ only in their
+parameters. After each session a snapshot of the study's trials is written beside the
+results and a report is built from it.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from relext_bench.errors import UserError
+from relext_bench.experiments.runner import load_corpus, parse_model, spec_text
+from relext_bench.models.base import MODELS, _load_models
+from relext_bench.protocols import get_protocol
+from relext_bench.training.records import read_record, write_json_atomic
+from relext_bench.training.trainer import TrainConfig, train_run
+
+TRAIN_SEED = 1
+
+
+def _optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def open_storage(url: str | None, out: str | Path):
+    """An Optuna storage from a URL (see the module docstring)."""
+    optuna = _optuna()
+    if url is None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(out) / 'tune.db'}"
+    if url.startswith("journal:"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as e:  # a bad URL or a missing database driver
+        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {e}") from None
+
+
+def public_url(url: str | None) -> str:
+    """The storage as a report may show it: no password, no directories."""
+    if url is None:
+        return "sqlite (tune.db beside the results)"
+    if url.startswith("journal:"):
+        return f"journal ({Path(url.removeprefix('journal:')).name})"
+    if url.startswith("sqlite:"):
+        return f"sqlite ({Path(url.split('///', 1)[-1]).name})"
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
+
+
+def study_name(corpus, protocol_name: str, spec) -> str:
+    return f"{corpus.name}@{corpus.digest[:8]}-{protocol_name}-{spec.name}-{spec.key()}"
+
+
+def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, timeout: float | None = None,
+         storage: str | None = None, out: str = "results", cfg: TrainConfig | None = None, seed: int = 1,
+         reports: str | Path | None = "reports") -> dict:
+    optuna = _optuna()
+    from optuna.trial import TrialState
+
+    corpus = load_corpus(corpus_spec)
+    protocol = get_protocol(protocol_name)
+    spec = parse_model(model)
+    _load_models()
+    space = MODELS[spec.name].search_space
+    if space is None:
+        raise UserError(f"model {spec.name} declares no search space")
+    partition = protocol.partitions(corpus)[0]  # the fixed split, or fold 1 under cross-validation
+    cfg = replace(cfg or TrainConfig(), progress=False)
+    name = study_name(corpus, protocol.name, spec)
+    # The sampler's seed also depends on how far the study is, so a resumed study
+    # does not propose its first points again.
+    store = open_storage(storage, out)
+    done_before = _finished(optuna.load_study(study_name=name, storage=store)) \
+        if name in optuna.study.get_all_study_names(store) else 0
+    study = optuna.create_study(
+        study_name=name, storage=store, direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed * 100_003 + done_before),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    study.set_user_attr("corpus", {"spec": corpus_spec, "name": corpus.name, "digest": corpus.digest,
+                                   "synthetic": corpus.synthetic})
+    study.set_user_attr("protocol", protocol.name)
+    study.set_user_attr("metric", protocol.metric)
+    study.set_user_attr("model", spec_text(spec))
+    study.set_user_attr("partition", partition.name)
+
+    def objective(trial) -> float:
+        params = space(trial)
+        trial.set_user_attr("pid", os.getpid())
+
+        def report(epoch: int, dev_metric: float) -> None:
+            trial.report(dev_metric, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        record = train_run(corpus, protocol, partition, spec.with_params(**params), TRAIN_SEED, cfg,
+                           on_epoch=report)
+        if record["status"] != "finished":
+            trial.set_user_attr("failure", record.get("failure"))
+            return math.nan  # Optuna records the trial as failed
+        trial.set_user_attr("epochs", record["epochs"])
+        trial.set_user_attr("train_s", record["timings"]["train_s"])
+        return record["dev"][protocol.metric]
+
+    ran = 0
+    if _finished(study) < trials:
+        before = len(study.trials)
+        stop = optuna.study.MaxTrialsCallback(trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
+        ran = len(study.trials) - before
+    snapshot = write_snapshot(study, out, public_url(storage))
+    summary = {"study": name, "storage": public_url(storage), "ran": ran, "finished": _finished(study),
+               "pruned": sum(t.state == TrialState.PRUNED for t in study.trials), "metric": protocol.metric,
+               "best_value": study.best_value if _finished(study) else math.nan,
+               "best_params": study.best_params if _finished(study) else {}, "snapshot": str(snapshot)}
+    if reports is not None:
+        summary["report"] = str(write_report(read_record(snapshot), Path(reports)))
+    return summary
+
+
+def _finished(study) -> int:
+    from optuna.trial import TrialState
+
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.get_trials(deepcopy=False))
+
+
+def _describe(dist) -> str:
+    kind = type(dist).__name__
+    if kind == "CategoricalDistribution":
+        return "one of " + ", ".join(map(str, dist.choices))
+    scale = ", log scale" if getattr(dist, "log", False) else ""
+    step = f", step {dist.step}" if getattr(dist, "step", None) not in (None, 1) else ""
+    return f"{'integer' if kind == 'IntDistribution' else 'float'} in [{dist.low}, {dist.high}]{scale}{step}"
+
+
+def write_snapshot(study, out: str | Path, storage: str) -> Path:
+    """The study's trials as JSON beside the results: what reports are built from."""
+    space = {}
+    for t in study.trials:
+        for k, d in t.distributions.items():
+            space.setdefault(k, _describe(d))
+    data = {
+        "study": study.study_name, "storage": storage, "attrs": study.user_attrs, "search_space": space,
+        "trials": [{"number": t.number, "state": t.state.name, "params": t.params, "value": t.value,
+                    "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())},
+                    "pid": t.user_attrs.get("pid"), "epochs": t.user_attrs.get("epochs"),
+                    "failure": t.user_attrs.get("failure"),
+                    "seconds": t.duration.total_seconds() if t.duration else None} for t in study.trials],
+    }
+    complete = [t for t in data["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
+    data["best"] = max(complete, key=lambda t: t["value"]) if complete else None
+    path = Path(out) / "tune" / f"{study.study_name}.json"
+    write_json_atomic(path, data)
+    return path
+
+
+def best_params(study: str, storage: str | None, out: str | Path) -> dict:
+    """For `compare --tuned STUDY`: the best parameters and the snapshot they come from."""
+    optuna = _optuna()
+    store = open_storage(storage, out)
+    if study not in optuna.study.get_all_study_names(store):
+        raise UserError(f"no study {study!r} in {public_url(storage)} (run `relext-bench tune` first)")
+    s = optuna.load_study(study_name=study, storage=store)
+    snapshot = read_record(write_snapshot(s, out, public_url(storage)))
+    if snapshot["best"] is None:
+        raise UserError(f"study {study!r} has no finished trial yet")
+    return {"study": study, "model": parse_model(s.user_attrs["model"]).name,
+            "params": snapshot["best"]["params"], "snapshot": snapshot}
+
+
+# ---- reporting -------------------------------------------------------------------------
+def tuning_section(snapshot: dict, reports: Path, name: str) -> list[str]:
+    from relext_bench.experiments.report import table
+
+    trials = snapshot["trials"]
+    states = {s: sum(t["state"] == s for t in trials) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
+    metric = snapshot["attrs"].get("metric", "dev metric")
+    lines = ["## Tuning", "",
+             f"Study `{snapshot['study']}` ({snapshot['storage']}): model `{snapshot['attrs'].get('model')}`, "
+             f"objective dev `{metric}` on {snapshot['attrs'].get('partition')}, TPE sampler (seeded), median "
+             f"pruner on per-epoch dev scores, training seed {TRAIN_SEED}. Trials: "
+             + ", ".join(f"{v} {k.lower()}" for k, v in states.items() if v)
+             + f"; {len({t['pid'] for t in trials if t['pid']})} process(es) took part.", "",
+             table([[k, v] for k, v in snapshot["search_space"].items()], ["parameter", "search space"]), ""]
+    best = snapshot["best"]
+    if best:
+        lines += [f"Best: trial {best['number']}, dev `{metric}` {100 * best['value']:.2f}, "
+                  + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["params"].items())
+                  + ".", ""]
+    rows = [[t["number"], t["state"].lower(), "-" if t["value"] is None else f"{100 * t['value']:.2f}",
+             len(t["intermediate"]), ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                               for k, v in t["params"].items())] for t in trials]
+    lines += ["History:", "", table(rows, ["trial", "state", f"dev {metric}", "epochs", "parameters"]), ""]
+    if _figure(trials, reports / name / "tuning_history.png", metric):
+        lines += [f"![tuning history]({name}/tuning_history.png)", ""]
+    return lines
+
+
+def _figure(trials: list[dict], path: Path, metric: str) -> bool:
+    from relext_bench.experiments.report import _plt
+
+    done = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
+    if not done:
+        return False
+    plt = _plt()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    x = [t["number"] for t in done]
+    y = [100 * t["value"] for t in done]
+    ax.scatter(x, y, s=16, label="completed trial")
+    pruned = [t for t in trials if t["state"] == "PRUNED" and t["intermediate"]]
+    if pruned:
+        ax.scatter([t["number"] for t in pruned], [100 * list(t["intermediate"].values())[-1] for t in pruned],
+                   marker="x", color="grey", label="pruned (last dev score)")
+    ax.plot(x, np.maximum.accumulate(y), color="black", lw=1, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"dev {metric} (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_report(snapshot: dict, reports: Path) -> Path:
+    attrs = snapshot["attrs"]
+    corpus = attrs.get("corpus", {})
+    name = f"{corpus.get('name', 'corpus')}-{attrs.get('protocol')}-tune-{parse_model(attrs['model']).name}"
+    lines = [f"# {corpus.get('name')}: tuning {attrs.get('model')} ({attrs.get('protocol')} protocol)", ""]
+    if corpus.get("synthetic"):
+        lines += ["> **SYNTHETIC CORPUS**: generated by relext_bench; says nothing about real data.", ""]
+    lines += [f"Corpus `{corpus.get('spec')}` (digest `{corpus.get('digest')}`).", ""]
+    lines += tuning_section(snapshot, reports, name)
+    path = reports / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return path

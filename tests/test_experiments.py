@@ -1,0 +1,162 @@
+"""ablate, sweep, reports and tuning on a tiny synthetic corpus (small models, 1 epoch)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from relext_bench.cli import main
+from relext_bench.data import registry
+from relext_bench.data.instances import builder_for
+from relext_bench.experiments import report
+from relext_bench.experiments.compare import ablation_roles, compare, sweep
+from relext_bench.experiments.store import Store
+from relext_bench.metrics import evaluate
+from relext_bench.models import Sizes, build_model
+from relext_bench.protocols import get_protocol
+from relext_bench.stats import count_metric, label_rows
+from relext_bench.training.trainer import TrainConfig, subsample_negatives
+
+CORPUS = "synth_zh:documents=6"
+CFG = TrainConfig(max_epochs=1, threads=1)
+
+
+def test_constant_tags_match_typed_tags_in_width_and_parameters_and_carry_nothing():
+    corpus = registry.load(CORPUS)
+    protocol = get_protocol("standard")
+    sents = [s for d in corpus.documents for s in d.sentences]
+    built = {}
+    for tags in ("bio_typed", "constant", "none"):
+        b = builder_for(corpus, protocol.policy.replace(tags=tags), sents)
+        roles = {r.spec.tags: r.spec for r in ablation_roles() if r.spec.name == "ye2019"}
+        spec = roles.get(tags, roles["bio_typed"]).with_params(filters=8)
+        model = build_model(spec.__class__(spec.name, tags=tags, objective="multitask", params=spec.params),
+                            Sizes(len(b.words), b.position_size, len(b.tags), len(b.labels)))
+        built[tags] = (model.input_width, sum(p.numel() for p in model.parameters()), b.build(sents))
+    assert built["constant"][:2] == built["bio_typed"][:2]
+    assert built["none"][0] < built["constant"][0]
+    rows = built["constant"][2].rows()
+    assert set(np.unique(rows["tags"])) <= {0, 1}  # padding and O only
+    assert len(set(np.unique(built["bio_typed"][2].rows()["tags"]))) > 3
+
+
+def test_ablation_grid_has_the_reviewers_rows():
+    names = [r.name for r in ablation_roles()]
+    for required in ("Baseline", "Baseline+Tag", "Baseline+MTL", "Baseline+MTL+Tag", "Baseline+MTL+RandomTag",
+                     "Baseline+MTL+ConstTag (param-matched)", "Baseline+MTL+UntypedTag",
+                     "cnn", "cnn+Tag", "pcnn", "pcnn+Tag", "cr_cnn", "cr_cnn+Tag", "att_bilstm", "att_bilstm+Tag"):
+        assert required in names
+    assert len(set(r.spec.key() for r in ablation_roles())) == len(names)
+
+
+def test_subsample_negatives_keeps_positives_and_hits_the_ratio():
+    corpus = registry.load(CORPUS)
+    protocol = get_protocol("standard")
+    sents = [s for d in corpus.documents for s in d.sentences]
+    full = builder_for(corpus, protocol.policy, sents).build(sents)
+    a = subsample_negatives(full, 2.0, seed=1)
+    assert a.positives == full.positives
+    assert len(a) - a.positives == round(2.0 * full.positives)
+    assert np.array_equal(a.labels, subsample_negatives(full, 2.0, seed=1).labels)
+    b = subsample_negatives(full, 2.0, seed=2)
+    assert not np.array_equal(a.spans, b.spans)
+    assert len(subsample_negatives(full, 1e9, seed=1)) == len(full)  # more than there are: all
+
+
+def test_label_rows_give_every_metric_of_evaluate():
+    rng = np.random.default_rng(0)
+    gold, pred = rng.integers(0, 5, 300), rng.integers(0, 5, 300)
+    total = label_rows(gold, pred, 5).sum(0)
+    scores = evaluate(gold, pred, ["Other", "a", "b", "c", "d"])
+    for metric in ("micro_f1", "macro_f1", "weighted_f1"):
+        assert count_metric(metric)(total) == pytest.approx(scores[metric])
+
+
+def test_compare_report_is_built_from_records_only(tmp_path):
+    out, reports = tmp_path / "res", tmp_path / "reports"
+    compare(CORPUS, "paper", ["ye2019:tags=none,objective=ranking,filters=8", "ye2019:tags=bio_typed,filters=8"],
+            seeds=1, out=str(out), cfg=CFG, progress=False)
+    (path,) = report.build(out, reports)
+    text = path.read_text()
+    assert "SYNTHETIC CORPUS" in text and "LEAKY PROTOCOL" in text and "Signature: `corpus:synth_zh@" in text
+    assert (reports / path.stem / "f1_per_run.png").stat().st_size > 1000
+    # The main table's means come from the stored records.
+    exp = report.load(out, "compare")
+    for g in exp.at(None).values():
+        assert len(g.finished) == 5
+        mean = 100 * np.mean([r["test"]["weighted_f1"] for r in Store(out).records() if r["model"]["label"] == g.label])
+        assert f"{mean:.2f} ±" in text
+    # Rebuilding gives the same Markdown; a deleted record shows as missing, not as a lower mean.
+    assert report.build(out, reports)[0].read_text() == text
+    next((out / "runs").glob("*.json")).unlink()
+    assert "1 run(s) not finished yet" in report.build(out, reports)[0].read_text()
+
+
+def test_failed_runs_are_flagged_in_the_report(tmp_path):
+    cfg = TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None, threads=1)
+    compare(CORPUS, "standard", ["cnn:filters=8", "pcnn:filters=8"], seeds=1, out=str(tmp_path), cfg=cfg,
+            progress=False)
+    text = report.build(tmp_path, tmp_path / "rep")[0].read_text()
+    assert "FAILED RUN(S)" in text and "## Failed runs" in text and "loss became" in text
+
+
+def test_ablate_cli_states_the_verdict(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["ablate", "--corpus", CORPUS, "--seeds", "2", "--max-epochs", "1", "--threads", "1",
+                 "--no-baselines", "--out", str(out), "--reports", str(tmp_path / "rep")]) == 0
+    printed = capsys.readouterr().out
+    assert "Baseline+MTL+RandomTag" in printed
+    text = (tmp_path / "rep" / "synth_zh-standard-ablate.md").read_text()
+    assert "### Verdict on the tag claim" in text and "5-point" in text
+    assert "Baseline+MTL+ConstTag (param-matched)" in text
+    # compare on the same directory reuses the ablation's ye2019 runs.
+    result = compare(CORPUS, "standard", ["ye2019:tags=none,objective=ranking"], seeds=2, out=str(out), cfg=CFG,
+                     progress=False)
+    assert result["already_done"] == 2 and result["ran"] == []
+
+
+def test_sweep_subsamples_training_only_and_plots(tmp_path):
+    out = tmp_path / "res"
+    sweep(CORPUS, "standard", ["pcnn:filters=8"], ratios=(1.0, None), seeds=1, out=str(out), cfg=CFG,
+          progress=False)
+    records = {r["neg_ratio"]: r for r in Store(out).records()}
+    one, full = records[1.0], records[None]
+    assert one["instances"]["train"] == 2 * one["instances"]["train_positives"]
+    assert full["instances"]["train"] > one["instances"]["train"]
+    assert one["instances"]["test"] == full["instances"]["test"]
+    (path,) = report.build(out, tmp_path / "rep")
+    text = path.read_text()
+    assert "## Imbalance sweep" in text and (tmp_path / "rep" / path.stem / "f1_vs_ratio.png").exists()
+
+
+TUNE = ["tune", "--corpus", CORPUS, "--model", "pcnn:filters=8", "--max-epochs", "2", "--threads", "1"]
+
+
+def test_two_processes_complete_one_study_through_a_journal(tmp_path):
+    out, journal = tmp_path / "res", tmp_path / "study.journal"
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "relext_bench", *TUNE, "--trials", "6", "--seed", str(seed),
+                               "--storage", f"journal:{journal}", "--out", str(out), "--reports", str(tmp_path / "rep")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for seed in (1, 2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    (snapshot,) = (out / "tune").glob("*.json")
+    data = json.loads(snapshot.read_text())
+    finished = [t for t in data["trials"] if t["state"] in ("COMPLETE", "PRUNED")]
+    assert 6 <= len(finished) <= 7  # both stop at 6; one may have started a last trial meanwhile
+    assert len({t["pid"] for t in finished}) == 2  # both processes did trials
+    assert len({t["number"] for t in data["trials"]}) == len(data["trials"])
+    # Resuming with the same target runs nothing; compare --tuned takes the best parameters.
+    assert main([*TUNE, "--trials", "6", "--storage", f"journal:{journal}", "--out", str(out),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    assert len(json.loads(snapshot.read_text())["trials"]) == len(data["trials"])
+    assert main(["compare", "--corpus", CORPUS, "--models", "pcnn:filters=8", "--seeds", "1", "--max-epochs", "1",
+                 "--tuned", data["study"], "--storage", f"journal:{journal}", "--out", str(out),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    (record,) = [r for r in Store(out).records()]
+    assert {k: record["model"]["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
+    text = (tmp_path / "rep" / "synth_zh-standard-compare.md").read_text()
+    assert "## Tuning" in text and "(tuned)" in text
