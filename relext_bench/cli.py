@@ -225,8 +225,14 @@ def _ablate(args) -> int:
     from relext_bench.experiments.compare import ablate
 
     _default_out(args)
+    params = {}
+    for item in filter(None, (args.params or "").split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--params takes key=value,..., not {item!r}")
+        params[key.strip()] = value.strip()
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, _train_config(args),
-                    baselines=not args.no_baselines)
+                    baselines=not args.no_baselines, params=params)
     return _finish(args, "ablate", result)
 
 
@@ -344,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--max-epochs", type=int, default=50)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
+    p.add_argument("--params", default=None, help="hyper-parameters for every model of the grid, e.g. "
+                                                  "word_dim=100,position_dim=25,tag_dim=25 (CPU sizing)")
     p.set_defaults(func=_ablate)
 
     p = sub.add_parser("sweep", help="F1 against the training negative:positive ratio", parents=[run])

@@ -21,6 +21,7 @@ from relext_bench.training.trainer import TrainConfig, subsample_negatives
 
 CORPUS = "synth_zh:documents=6"
 CFG = TrainConfig(max_epochs=1, threads=1)
+SMALL = "word_dim=16,position_dim=4,tag_dim=4"  # every model's input widths, small
 
 
 def test_constant_tags_match_typed_tags_in_width_and_parameters_and_carry_nothing():
@@ -96,7 +97,7 @@ def test_compare_report_is_built_from_records_only(tmp_path):
 
 def test_failed_runs_are_flagged_in_the_report(tmp_path):
     cfg = TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None, threads=1)
-    compare(CORPUS, "standard", ["cnn:filters=8", "pcnn:filters=8"], seeds=1, out=str(tmp_path), cfg=cfg,
+    compare(CORPUS, "standard", [f"cnn:filters=8,{SMALL}", f"pcnn:filters=8,{SMALL}"], seeds=1, out=str(tmp_path), cfg=cfg,
             progress=False)
     text = report.build(tmp_path, tmp_path / "rep")[0].read_text()
     assert "FAILED RUN(S)" in text and "## Failed runs" in text and "loss became" in text
@@ -105,21 +106,21 @@ def test_failed_runs_are_flagged_in_the_report(tmp_path):
 def test_ablate_cli_states_the_verdict(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["ablate", "--corpus", CORPUS, "--seeds", "2", "--max-epochs", "1", "--threads", "1",
-                 "--no-baselines", "--out", str(out), "--reports", str(tmp_path / "rep")]) == 0
+                 "--no-baselines", "--params", SMALL, "--out", str(out), "--reports", str(tmp_path / "rep")]) == 0
     printed = capsys.readouterr().out
     assert "Baseline+MTL+RandomTag" in printed
     text = (tmp_path / "rep" / "synth_zh-standard-ablate.md").read_text()
     assert "### Verdict on the tag claim" in text and "5-point" in text
     assert "Baseline+MTL+ConstTag (param-matched)" in text
     # compare on the same directory reuses the ablation's ye2019 runs.
-    result = compare(CORPUS, "standard", ["ye2019:tags=none,objective=ranking"], seeds=2, out=str(out), cfg=CFG,
-                     progress=False)
+    result = compare(CORPUS, "standard", [f"ye2019:tags=none,objective=ranking,{SMALL}"], seeds=2, out=str(out),
+                     cfg=CFG, progress=False)
     assert result["already_done"] == 2 and result["ran"] == []
 
 
 def test_sweep_subsamples_training_only_and_plots(tmp_path):
     out = tmp_path / "res"
-    sweep(CORPUS, "standard", ["pcnn:filters=8"], ratios=(1.0, None), seeds=1, out=str(out), cfg=CFG,
+    sweep(CORPUS, "standard", [f"pcnn:filters=8,{SMALL}"], ratios=(1.0, None), seeds=1, out=str(out), cfg=CFG,
           progress=False)
     records = {r["neg_ratio"]: r for r in Store(out).records()}
     one, full = records[1.0], records[None]
@@ -131,7 +132,8 @@ def test_sweep_subsamples_training_only_and_plots(tmp_path):
     assert "## Imbalance sweep" in text and (tmp_path / "rep" / path.stem / "f1_vs_ratio.png").exists()
 
 
-TUNE = ["tune", "--corpus", CORPUS, "--model", "pcnn:filters=8", "--max-epochs", "2", "--threads", "1"]
+TUNE = ["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"pcnn:{SMALL}", "--max-epochs", "2",
+        "--threads", "1"]
 
 
 def test_two_processes_complete_one_study_through_a_journal(tmp_path):
@@ -153,10 +155,13 @@ def test_two_processes_complete_one_study_through_a_journal(tmp_path):
     assert main([*TUNE, "--trials", "6", "--storage", f"journal:{journal}", "--out", str(out),
                  "--reports", str(tmp_path / "rep")]) == 0
     assert len(json.loads(snapshot.read_text())["trials"]) == len(data["trials"])
-    assert main(["compare", "--corpus", CORPUS, "--models", "pcnn:filters=8", "--seeds", "1", "--max-epochs", "1",
+    assert main(["compare", "--corpus", CORPUS, "--protocol", "paper", "--models", f"pcnn:{SMALL}", "--seeds", "1",
+                 "--max-epochs", "1",
                  "--tuned", data["study"], "--storage", f"journal:{journal}", "--out", str(out),
                  "--reports", str(tmp_path / "rep")]) == 0
-    (record,) = [r for r in Store(out).records()]
-    assert {k: record["model"]["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
-    text = (tmp_path / "rep" / "synth_zh-standard-compare.md").read_text()
+    records = list(Store(out).records())
+    assert len(records) == 5  # one seed x 5 folds
+    for record in records:
+        assert {k: record["model"]["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
+    text = (tmp_path / "rep" / "synth_zh-paper-compare.md").read_text()
     assert "## Tuning" in text and "(tuned)" in text

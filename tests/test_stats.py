@@ -51,6 +51,8 @@ def test_instance_level_tests_on_known_systems():
     ra, rb = stats.micro_rows(gold, good), stats.micro_rows(gold, bad)
     assert stats.micro_f1(ra.sum(0)) == pytest.approx(evaluate(gold, good, list("OABCDEF"))["micro_f1"])
     assert stats.paired_bootstrap(ra, rb, resamples=500)["p"] < 0.01
+    assert stats.paired_bootstrap(rb, ra, resamples=500)["p"] < 0.01  # the winner is B: same evidence
+    assert stats.paired_bootstrap(ra, ra.copy(), resamples=100)["p"] == 1.0
     assert stats.approximate_randomization(ra, rb, resamples=500)["p"] < 0.01
     same = stats.approximate_randomization(ra, ra.copy(), resamples=200)
     assert same["delta"] == 0 and same["p"] == 1.0

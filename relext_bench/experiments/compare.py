@@ -54,24 +54,24 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
                           progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset})
 
 
-def ablation_roles() -> list[Role]:
+def ablation_roles(params: dict | None = None) -> list[Role]:
     """The reviewers' grid (paper.md): the four variants; +MTL with random tags (the
     control); +MTL with constant tags (parameter-matched: same input width and parameter
     count, no tag information); +MTL with untyped BIO tags; every baseline without and
-    with typed tags."""
+    with typed tags. `params` (e.g. smaller input widths) apply to every model."""
     roles = [Role(n, parse_model(s)) for n, s in PAPER_VARIANTS]
     roles += [Role("Baseline+MTL+RandomTag", parse_model("ye2019:tags=random,objective=multitask")),
               Role("Baseline+MTL+ConstTag (param-matched)", parse_model("ye2019:tags=constant,objective=multitask")),
               Role("Baseline+MTL+UntypedTag", parse_model("ye2019:tags=bio,objective=multitask"))]
     for b in BASELINES:
         roles += [Role(b, parse_model(f"{b}:tags=none")), Role(f"{b}+Tag", parse_model(f"{b}:tags=bio_typed"))]
-    return roles
+    return [Role(r.name, r.spec.with_params(**params)) for r in roles] if params else roles
 
 
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
-           baselines: bool = True) -> dict:
-    roles = ablation_roles()
+           baselines: bool = True, params: dict | None = None) -> dict:
+    roles = ablation_roles(params)
     if not baselines:
         roles = roles[:7]
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,

@@ -149,6 +149,12 @@ def warnings(exp: Experiment) -> list[str]:
     if missing:
         out.append(f"> **{missing} run(s) not finished yet** (the experiment was stopped); "
                    "re-running the same command completes it.")
+    finished = [r for g in exp.groups.values() for r in g.finished]
+    cut = [r for r in finished if r.get("best_epoch") == r["train_config"]["max_epochs"]]
+    if cut:
+        out.append(f"> **{len(cut)} of {len(finished)} finished runs were still improving at the epoch limit** "
+                   f"(best epoch = max_epochs {m['train_config']['max_epochs']}): these models are under-trained "
+                   "and the comparison is one of short training budgets.")
     if m.get("preset"):
         out.append(f"> Settings sized by the `{m['preset']}` preset (see *Settings*), smaller than the paper's.")
     return out
@@ -307,7 +313,7 @@ def significance_note(exp: Experiment, results: list[dict]) -> str:
             f"Order (A is almost stochastically better when ε(A>B) < {st.ASO_THRESHOLD}; confidence 0.95, "
             f"Bonferroni over the {len(results)} comparisons), Cohen's d. Across test instances (seed "
             f"{', '.join(map(str, sorted(seeds))) or '-'}, pooled over partitions): paired bootstrap "
-            f"({BOOTSTRAP} resamples) and approximate randomization ({RANDOMIZATION}) on `{exp.metric}` "
+            f"({BOOTSTRAP} resamples; one-sided, for the observed winner) and approximate randomization ({RANDOMIZATION}) on `{exp.metric}` "
             f"recomputed from resampled per-instance counts. Every p-value is Holm-adjusted across the "
             f"{len(results)} comparisons of this table, per test; resample seed {TEST_SEED}.")
 
@@ -327,15 +333,17 @@ def per_type_section(exp: Experiment, groups: dict[str, Group]) -> list[str]:
     roles = [r for r in exp.roles() if r in groups and groups[r].finished]
     if not roles:
         return []
-    labels = list(groups[roles[0]].finished[0]["test"]["per_label"])
+    first = groups[roles[0]].finished
+    labels = list(first[0]["test"]["per_label"])
+    seed = first[0]["seed"]
     rows = []
     for label in labels:
-        support = groups[roles[0]].finished[0]["test"]["per_label"][label]["support"]
+        support = sum(r["test"]["per_label"][label]["support"] for r in first if r["seed"] == seed)
         rows.append([label, f"{support:,}"] + [
             pct(np.mean([r["test"]["per_label"].get(label, {}).get("f1", np.nan) for r in groups[role].finished]))
             for role in roles])
     return ["## Per-type F1", "", "Test F1 per relation label in percent, mean over finished runs; "
-            "support from one run's test data.", "", table(rows, ["label", "support", *roles]), ""]
+            "support: the label's test instances (summed over partitions).", "", table(rows, ["label", "support", *roles]), ""]
 
 
 def timing_section(exp: Experiment) -> list[str]:
