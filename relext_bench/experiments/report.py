@@ -441,11 +441,11 @@ def verdict(real: dict, by_pair: dict) -> str:
     parts.append(f"Real tags over the random-tag control: {gain:+.2f} points (Holm-adjusted Welch p "
                  f"{pval(real.get('welch_holm'))}, ASO ε {real['aso']:.2f}, approximate randomization p "
                  f"{pval(real.get('ar_holm'))}).")
-    survives = "**survives**" if significant and gain > 0 else "**does not survive** (not significant)"
+    survives = ("**survives** the random-tag control (significant" if significant and gain > 0
+                else "**does not survive** the random-tag control (not significant")
     bar = "**exceeds**" if gain >= TAG_BAR_POINTS else "**does not reach**"
-    parts.append(f"The tag gain {survives} the random-tag control and {bar} the {TAG_BAR_POINTS:.0f}-point "
-                 f"bar of paper.md (significance here: Holm-adjusted Welch p < {ALPHA} and ASO ε < "
-                 f"{st.ASO_THRESHOLD}).")
+    parts.append(f"The tag gain {survives}: Holm-adjusted Welch p < {ALPHA} and ASO ε < {st.ASO_THRESHOLD} "
+                 f"required) and {bar} the {TAG_BAR_POINTS:.0f}-point bar of paper.md.")
     return " ".join(parts)
 
 
