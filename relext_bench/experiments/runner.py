@@ -91,10 +91,12 @@ def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
 
 def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig,
          ratios: list[float | None] = (None,)) -> list[Job]:
+    """Seed-major order: every model's first seed runs before any model's second, so a
+    stopped experiment has comparable runs for every model."""
     digest = corpus.digest
     return [Job(role.name, role.spec, part.name, seed, ratio,
                 run_key(digest, protocol.name, role.spec.key(), part.name, seed, settings(cfg, ratio)))
-            for ratio in ratios for role in roles for part in protocol.partitions(corpus) for seed in seeds]
+            for seed in seeds for ratio in ratios for role in roles for part in protocol.partitions(corpus)]
 
 
 _loaded: dict[str, object] = {}
