@@ -165,3 +165,10 @@ def test_two_processes_complete_one_study_through_a_journal(tmp_path):
         assert {k: record["model"]["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
     text = (tmp_path / "rep" / "synth_zh-paper-compare.md").read_text()
     assert "## Tuning" in text and "(tuned)" in text
+
+
+def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):
+    assert main(["tune", "--corpus", CORPUS, "--model", "pcnn", "--storage", "postgresql://me:s3cret@dbhost/studies",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql://dbhost/studies" in err and "s3cret" not in err and len(err.strip().splitlines()) == 1

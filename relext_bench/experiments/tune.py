@@ -57,7 +57,8 @@ def open_storage(url: str | None, out: str | Path):
     try:
         return optuna.storages.RDBStorage(url)
     except Exception as e:  # a bad URL or a missing database driver
-        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {e}") from None
+        hint = " (a PostgreSQL storage needs a driver such as psycopg2)" if url.startswith("postgres") else ""
+        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {e}{hint}") from None
 
 
 def public_url(url: str | None) -> str:
