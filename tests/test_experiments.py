@@ -14,7 +14,7 @@ from relext_bench.experiments import report
 from relext_bench.experiments.compare import ablation_roles, compare, sweep
 from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
-from relext_bench.models import Sizes, build_model
+from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
 from relext_bench.stats import count_metric, label_rows
 from relext_bench.training.trainer import TrainConfig, subsample_negatives
@@ -31,10 +31,8 @@ def test_constant_tags_match_typed_tags_in_width_and_parameters_and_carry_nothin
     built = {}
     for tags in ("bio_typed", "constant", "none"):
         b = builder_for(corpus, protocol.policy.replace(tags=tags), sents)
-        roles = {r.spec.tags: r.spec for r in ablation_roles() if r.spec.name == "ye2019"}
-        spec = roles.get(tags, roles["bio_typed"]).with_params(filters=8)
-        model = build_model(spec.__class__(spec.name, tags=tags, objective="multitask", params=spec.params),
-                            Sizes(len(b.words), b.position_size, len(b.tags), len(b.labels)))
+        spec = ModelSpec("ye2019", tags=tags, objective="multitask").with_params(filters=8)
+        model = build_model(spec, Sizes(len(b.words), b.position_size, len(b.tags), len(b.labels)))
         built[tags] = (model.input_width, sum(p.numel() for p in model.parameters()), b.build(sents))
     assert built["constant"][:2] == built["bio_typed"][:2]
     assert built["none"][0] < built["constant"][0]
@@ -110,7 +108,7 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Baseline+MTL+RandomTag" in printed
     text = (tmp_path / "rep" / "synth_zh-standard-ablate.md").read_text()
-    assert "### Verdict on the tag claim" in text and "5-point" in text
+    assert "### Verdict on the tag claim" in text and "5-point bar" in text
     assert "Baseline+MTL+ConstTag (param-matched)" in text
     # compare on the same directory reuses the ablation's ye2019 runs.
     result = compare(CORPUS, "standard", [f"ye2019:tags=none,objective=ranking,{SMALL}"], seeds=2, out=str(out),
@@ -172,3 +170,21 @@ def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "postgresql://dbhost/studies" in err and "s3cret" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_published_numbers_sit_beside_ours_marked_with_their_protocol():
+    def experiment(protocol):
+        manifest = {"corpus": {"name": "ace_zh"}, "protocol": protocol, "metric": "weighted_f1",
+                    "roles": [{"name": "Baseline+MTL+Tag", "label": "x"}]}
+        group = report.Group("Baseline+MTL+Tag", "x", finished=[{"test": {"weighted_f1": 0.6}},
+                                                                 {"test": {"weighted_f1": 0.64}}])
+        return report.Experiment("compare", manifest, {("Baseline+MTL+Tag", None): group})
+
+    text = "\n".join(report.published_section(experiment("paper")))
+    assert "| Baseline+MTL+Tag" in text and "62.9" in text and "62.00 ± 2.83" in text
+    assert "(the paper's protocol)." in text
+    assert "not like for like" in "\n".join(report.published_section(experiment("standard")))
+    # Corpora without published numbers get no section.
+    other = experiment("paper")
+    other.manifest["corpus"]["name"] = "chisiec"
+    assert report.published_section(other) == []

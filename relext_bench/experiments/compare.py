@@ -8,7 +8,7 @@ from __future__ import annotations
 from relext_bench.experiments.runner import Role, parse_model, run_experiment, split_models
 from relext_bench.training.trainer import TrainConfig
 
-# The paper's four variants of ye2019 (paper.md's names), then the baselines in their
+# The paper's four variants of ye2019 (the paper's names), then the baselines in their
 # published form (no tags).
 PAPER_VARIANTS = (
     ("Baseline", "ye2019:tags=none,objective=ranking"),
@@ -55,7 +55,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
 
 
 def ablation_roles(params: dict | None = None) -> list[Role]:
-    """The reviewers' grid (paper.md): the four variants; +MTL with random tags (the
+    """The reviewers' grid: the four variants; +MTL with random tags (the
     control); +MTL with constant tags (parameter-matched: same input width and parameter
     count, no tag information); +MTL with untyped BIO tags; every baseline without and
     with typed tags. `params` (e.g. smaller input widths) apply to every model."""

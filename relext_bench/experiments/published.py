@@ -1,5 +1,5 @@
-"""Published numbers, as docs/paper.md gives them (the README of the authors' released
-code; P / R / F1 in percent). They were measured under the paper's protocol: 5-fold
+"""Published numbers of Ye et al. 2019 as the README of the authors' released code gives
+them (P / R / F1 in percent; the paper's own tables were not checked). They were measured under the paper's protocol: 5-fold
 document cross-validation with the held-out fold used for early stopping and scoring,
 support-weighted F1, instances whose order leaks the label; the SOTA rows come from
 other papers with another split and micro-F1."""
@@ -22,8 +22,7 @@ PUBLISHED = {
         ("Baseline+MTL+Tag", "Baseline+MTL+Tag", 61.3, 65.8, 62.9),
     ],
 }
-SOURCE = ("Ye et al. 2019, as docs/paper.md reports them (README of the released code; "
-          "the paper's protocol: 5-fold CV, held-out fold for early stopping and scoring, "
+SOURCE = ("Ye et al. 2019, from the README of the authors' released code (the paper's protocol: 5-fold CV, held-out fold for early stopping and scoring, "
           "support-weighted F1, leaky instance order)")
-# The reviewers' bar (paper.md): without real tags, a gain below this falsifies the tag claim.
+# The reviewers' bar: without real tags, a gain below this falsifies the tag claim.
 TAG_BAR_POINTS = 5.0
