@@ -199,6 +199,10 @@ def _default_out(args) -> None:
         args.out = "results/" + re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{name}{suffix}-{args.protocol}")
 
 
+BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
+                       "(they cost up to 3x a ye2019 run on CPU); default: every seed")
+
+
 def _compare(args) -> int:
     from relext_bench.experiments.compare import QUICK, compare, split_models
     from relext_bench.experiments.tune import best_params
@@ -217,7 +221,8 @@ def _compare(args) -> int:
     models = split_models(args.models) if args.models else None
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, _train_config(args),
-                     reference=args.reference, tuned=tuned, preset="quick" if args.quick else None)
+                     reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
+                     baseline_seeds=args.baseline_seeds)
     return _finish(args, "compare", result)
 
 
@@ -232,7 +237,7 @@ def _ablate(args) -> int:
             raise UserError(f"--params takes key=value,..., not {item!r}")
         params[key.strip()] = value.strip()
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, _train_config(args),
-                    baselines=not args.no_baselines, params=params)
+                    baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds)
     return _finish(args, "ablate", result)
 
 
@@ -335,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
     p.add_argument("--seeds", type=int, default=None, help="default 5")
     p.add_argument("--max-epochs", type=int, default=None, help="default 50")
+    p.add_argument("--baseline-seeds", type=int, default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--reference", default=None, help="the model the others are tested against "
                                                      "(default: Baseline+MTL+Tag when present)")
     p.add_argument("--tuned", default=None, metavar="STUDY", help="use the best parameters of this tuning study")
@@ -350,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--max-epochs", type=int, default=50)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
+    p.add_argument("--baseline-seeds", type=int, default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--params", default=None, help="hyper-parameters for every model of the grid, e.g. "
                                                   "word_dim=100,position_dim=25,tag_dim=25 (CPU sizing)")
     p.set_defaults(func=_ablate)

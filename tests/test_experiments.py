@@ -11,7 +11,8 @@ from relext_bench.cli import main
 from relext_bench.data import registry
 from relext_bench.data.instances import builder_for
 from relext_bench.experiments import report
-from relext_bench.experiments.compare import ablation_roles, compare, sweep
+from relext_bench.experiments.compare import ablation_roles, compare, limit_baselines, sweep
+from relext_bench.experiments.runner import plan
 from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
@@ -48,6 +49,19 @@ def test_ablation_grid_has_the_reviewers_rows():
                      "cnn", "cnn+Tag", "pcnn", "pcnn+Tag", "cr_cnn", "cr_cnn+Tag", "att_bilstm", "att_bilstm+Tag"):
         assert required in names
     assert len(set(r.spec.key() for r in ablation_roles())) == len(names)
+
+
+def test_baseline_seeds_limit_only_the_baselines_and_keep_seed_major_order():
+    corpus, protocol = registry.load(CORPUS), get_protocol("standard")
+    roles = limit_baselines(ablation_roles(), 1)
+    jobs = plan(corpus, protocol, roles, [1, 2, 3], CFG)
+    seeds = {name: sorted(j.seed for j in jobs if j.role == name) for name in (r.name for r in roles)}
+    assert seeds["cnn+Tag"] == seeds["att_bilstm"] == [1]
+    assert seeds["Baseline+MTL+Tag"] == seeds["Baseline+MTL+RandomTag"] == [1, 2, 3]
+    assert [j.seed for j in jobs] == sorted(j.seed for j in jobs)
+    # The same run in a limited and an unlimited plan has the same key, so it is reused.
+    full = {j.key for j in plan(corpus, protocol, ablation_roles(), [1, 2, 3], CFG)}
+    assert {j.key for j in jobs} < full
 
 
 def test_subsample_negatives_keeps_positives_and_hits_the_ratio():
@@ -110,10 +124,13 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
     text = (tmp_path / "rep" / "synth_zh-standard-ablate.md").read_text()
     assert "### Verdict on the tag claim" in text and "5-point bar" in text
     assert "Baseline+MTL+ConstTag (param-matched)" in text
-    # compare on the same directory reuses the ablation's ye2019 runs.
-    result = compare(CORPUS, "standard", [f"ye2019:tags=none,objective=ranking,{SMALL}"], seeds=2, out=str(out),
-                     cfg=CFG, progress=False)
-    assert result["already_done"] == 2 and result["ran"] == []
+    # compare on the same directory reuses the ablation's ye2019 runs; a baseline limited
+    # to one seed runs once, and the report says so.
+    result = compare(CORPUS, "standard", [f"ye2019:tags=none,objective=ranking,{SMALL}", f"pcnn:filters=8,{SMALL}"],
+                     seeds=2, out=str(out), cfg=CFG, progress=False, baseline_seeds=1)
+    assert result["already_done"] == 2 and len(result["ran"]) == 1
+    text = report.build(out, tmp_path / "rep", kinds=["compare"])[0].read_text()
+    assert "| seeds" in text and "run(s) not finished" not in text
 
 
 def test_sweep_subsamples_training_only_and_plots(tmp_path):

@@ -40,10 +40,11 @@ def role_for(text: str) -> Role:
 def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True, reference: str | None = None, tuned: dict | None = None,
-            preset: str | None = None) -> dict:
+            preset: str | None = None, baseline_seeds: int | None = None) -> dict:
     """`tuned`: {"study": name, "params": best parameters}, applied to every model spec
-    of the tuned model."""
-    roles = [role_for(m) for m in (models or DEFAULT_MODELS)]
+    of the tuned model. `baseline_seeds`: the baselines run on the first that many
+    seeds only (on CPU they cost up to three times a ye2019 run)."""
+    roles = limit_baselines([role_for(m) for m in (models or DEFAULT_MODELS)], baseline_seeds)
     if tuned:
         roles = [Role(r.name + " (tuned)", r.spec.with_params(**tuned["params"]))
                  if r.spec.name == tuned["model"] else r for r in roles]
@@ -52,6 +53,10 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])
     return run_experiment("compare", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
                           progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset})
+
+
+def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
+    return [Role(r.name, r.spec, seeds) if seeds is not None and r.spec.name in BASELINES else r for r in roles]
 
 
 def ablation_roles(params: dict | None = None) -> list[Role]:
@@ -70,8 +75,8 @@ def ablation_roles(params: dict | None = None) -> list[Role]:
 
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
-           baselines: bool = True, params: dict | None = None) -> dict:
-    roles = ablation_roles(params)
+           baselines: bool = True, params: dict | None = None, baseline_seeds: int | None = None) -> dict:
+    roles = limit_baselines(ablation_roles(params), baseline_seeds)
     if not baselines:
         roles = roles[:7]
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,

@@ -96,9 +96,11 @@ def mean_sd(values: np.ndarray) -> str:
     return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f}"
 
 
-def pval(p: float | None) -> str:
+def pval(p: float | None, resamples: int | None = None) -> str:
     if p is None or not np.isfinite(p):
         return "n/a"
+    if resamples and p < 1 / resamples:  # a resampling test cannot resolve below 1/resamples
+        return f"< {1 / resamples:.0e}"
     return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
 
 
@@ -176,7 +178,13 @@ def settings_section(exp: Experiment) -> list[str]:
         for rec in g.finished:
             params[g.role].add(rec.get("parameters"))
     rows = [row + [_span(sorted(x for x in params[row[0]] if x))] for row in rows]
-    lines += [table(rows, ["model", "spec", "spec key", "parameters"]), ""]
+    headers = ["model", "spec", "spec key", "parameters"]
+    if any(r.get("seeds", m["seeds"]) != m["seeds"] for r in m["roles"]):  # --baseline-seeds
+        rows = [row + [", ".join(map(str, r.get("seeds", m["seeds"])))] for row, r in zip(rows, m["roles"])]
+        headers.append("seeds")
+        lines += ["Some models run on fewer seeds (`seeds` column): their across-seed tests are left out "
+                  "where they have fewer than two runs, and the per-instance tests use the first seed both ran.", ""]
+    lines += [table(rows, headers), ""]
     if m.get("tuned"):
         t = m["tuned"]
         lines += [f"`{t['model']}` uses the best parameters of study `{t['study']}`: "
@@ -302,7 +310,7 @@ def significance_table(results: list[dict]) -> str:
              pval(r.get("welch_holm")), pval(r.get("mwu_holm")),
              "-" if not np.isfinite(r["aso"]) else f"{r['aso']:.2f} / {r['aso_rev']:.2f}",
              "-" if not np.isfinite(r["d"]) else f"{r['d']:.2f}",
-             pval(r.get("bootstrap_holm")), pval(r.get("ar_holm"))] for r in results]
+             pval(r.get("bootstrap_holm"), BOOTSTRAP), pval(r.get("ar_holm"), RANDOMIZATION)] for r in results]
     return table(rows, ["A", "B", "ΔF1 (A−B)", "Welch p", "MWU p", "ASO ε(A>B) / ε(B>A)", "Cohen's d",
                         "paired bootstrap p", "approx. rand. p"])
 

@@ -73,6 +73,7 @@ class Role:
 
     name: str
     spec: ModelSpec
+    seeds: int | None = None  # runs only the experiment's first `seeds` seeds (None: all)
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,13 @@ def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
 def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig,
          ratios: list[float | None] = (None,)) -> list[Job]:
     """Seed-major order: every model's first seed runs before any model's second, so a
-    stopped experiment has comparable runs for every model."""
+    stopped experiment has comparable runs for every model. A role with `seeds` set
+    takes part in the first that many seeds only."""
     digest = corpus.digest
     return [Job(role.name, role.spec, part.name, seed, ratio,
                 run_key(digest, protocol.name, role.spec.key(), part.name, seed, settings(cfg, ratio)))
-            for seed in seeds for ratio in ratios for role in roles for part in protocol.partitions(corpus)]
+            for i, seed in enumerate(seeds) for ratio in ratios for role in roles
+            if role.seeds is None or i < role.seeds for part in protocol.partitions(corpus)]
 
 
 _loaded: dict[str, object] = {}
@@ -147,8 +150,8 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "protocol": protocol.name, "metric": protocol.metric, "seeds": seed_list,
         "partitions": [p.name for p in protocol.partitions(corpus)], "ratios": list(ratios),
         "train_config": asdict(cfg), "workers": workers,
-        "roles": [{"name": r.name, "spec": spec_text(r.spec), "label": r.spec.label(), "key": r.spec.key()}
-                  for r in roles],
+        "roles": [{"name": r.name, "spec": spec_text(r.spec), "label": r.spec.label(), "key": r.spec.key(),
+                   "seeds": seed_list[:r.seeds] if r.seeds is not None else seed_list} for r in roles],
         "runs": [{"role": j.role, "partition": j.partition, "seed": j.seed, "neg_ratio": j.neg_ratio,
                   "key": j.key} for j in jobs],
         "corpus_stats": corpus_stats(corpus, protocol),
