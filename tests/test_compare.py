@@ -27,7 +27,8 @@ def test_split_and_parse_models():
 
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     out = tmp_path / "results"
-    cmd = [sys.executable, "-m", "relext_bench", "compare", *ARGS, "--out", str(out)]
+    cmd = [sys.executable, "-m", "relext_bench", "compare", *ARGS, "--out", str(out),
+           "--reports", str(tmp_path / "reports")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     runs = out / "runs"
     deadline = time.time() + 300
@@ -54,7 +55,7 @@ def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
     from relext_bench.cli import main
 
     assert main(["compare", "--corpus", CORPUS, "--models", "cnn:filters=8", "--seeds", "1", "--max-epochs", "1",
-                 "--out", str(tmp_path)]) == 0
+                 "--out", str(tmp_path), "--reports", str(tmp_path / "reports")]) == 0
     assert "test micro_f1" in capsys.readouterr().out
     # A run whose training diverges is stored as failed.
     result = compare(CORPUS, "standard", ["cnn:filters=8"], seeds=1, out=str(tmp_path / "bad"),
