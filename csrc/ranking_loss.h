@@ -12,6 +12,8 @@
 //
 // One pass gives the loss and its gradient (each term's exp serves both), so the
 // backward kernel only scales the stored per-row gradient by the incoming gradient.
+// A row is three steps: ranking_args (the competitor and the softplus arguments),
+// softplus_grad of each argument, ranking_finish (loss and gradients).
 #pragma once
 #include "common.h"
 
@@ -41,41 +43,74 @@ RELEXT_HD int64_t competitor(const S* s, int64_t stride, int64_t C, int64_t skip
   return best;
 }
 
-// Loss of one row; writes d(loss)/d(scores) (and d/d(id logits) when id != nullptr),
-// times `scale`, into gs[0..C) and gid[0..2).
+// A row's three softplus arguments, x[0..3): the positive term (when y >= 0), the
+// competitor term (when a competitor exists) and the identification term (when id !=
+// nullptr); an absent term gets 0 and is ignored by ranking_finish. The CPU kernel
+// evaluates the softplus of many rows' arguments in one vectorised loop; the CUDA
+// kernel does it per row (ranking_row).
+struct RowTerms {
+  int64_t c;  // the competitor class, -1 for none
+  bool nan;
+};
+
 template <typename S, typename A>
-RELEXT_HD A ranking_row(const S* s, int64_t stride, int64_t C, int64_t y, const S* id,
-                        int64_t id_stride, const RankingParams& p, A scale, S* gs, S* gid) {
-  bool nan = false;
+RELEXT_HD RowTerms ranking_args(const S* s, int64_t stride, int64_t C, int64_t y, const S* id,
+                                int64_t id_stride, const RankingParams& p, A* x) {
+  RowTerms t{-1, false};
   const A g = A(p.gamma);
-  A loss = A(0), sig = A(0);
-  for (int64_t k = 0; k < C; ++k) gs[k] = S(0);
-  const int64_t c = competitor<S, A>(s, stride, C, y >= 0 ? y : -1, &nan);
-  if (y >= 0) {
-    loss += softplus_grad(g * (A(p.m_pos) - static_cast<A>(s[y * stride])), &sig);
-    gs[y] = static_cast<S>(-scale * g * sig);
-  }
-  if (c >= 0) {
-    loss += softplus_grad(g * (A(p.m_neg) + static_cast<A>(s[c * stride])), &sig);
-    gs[c] = static_cast<S>(scale * g * sig);
-  }
+  t.c = competitor<S, A>(s, stride, C, y >= 0 ? y : -1, &t.nan);
+  x[0] = y >= 0 ? g * (A(p.m_pos) - static_cast<A>(s[y * stride])) : A(0);
+  x[1] = t.c >= 0 ? g * (A(p.m_neg) + static_cast<A>(s[t.c * stride])) : A(0);
+  x[2] = A(0);
   if (id != nullptr) {
     const A l0 = static_cast<A>(id[0]), l1 = static_cast<A>(id[id_stride]);
-    if (l0 != l0 || l1 != l1) nan = true;
-    const A w = A(p.id_weight);
+    if (l0 != l0 || l1 != l1) t.nan = true;
     // Target 1 (relation): softplus(l0 - l1); target 0 (Other): softplus(l1 - l0).
-    const A x = y >= 0 ? l0 - l1 : l1 - l0;
-    loss += w * softplus_grad(x, &sig);
-    const A d = scale * w * sig;  // d/d(other logit); minus that for the target logit
+    x[2] = y >= 0 ? l0 - l1 : l1 - l0;
+  }
+  return t;
+}
+
+// The row's loss from sp[j] = softplus(x[j]) and sig[j] = sigmoid(x[j]); writes
+// d(loss)/d(scores) (and d/d(id logits) when with_id), times `scale`, into gs[0..C)
+// and gid[0..2).
+template <typename S, typename A>
+RELEXT_HD A ranking_finish(RowTerms t, int64_t C, int64_t y, bool with_id, const RankingParams& p,
+                           const A* sp, const A* sig, A scale, S* gs, S* gid) {
+  const A g = A(p.gamma);
+  A loss = A(0);
+  for (int64_t k = 0; k < C; ++k) gs[k] = S(0);
+  if (y >= 0) {
+    loss += sp[0];
+    gs[y] = static_cast<S>(-scale * g * sig[0]);
+  }
+  if (t.c >= 0) {
+    loss += sp[1];
+    gs[t.c] = static_cast<S>(scale * g * sig[1]);
+  }
+  if (with_id) {
+    const A w = A(p.id_weight);
+    loss += w * sp[2];
+    const A d = scale * w * sig[2];  // d/d(other logit); minus that for the target logit
     gid[0] = static_cast<S>(y >= 0 ? d : -d);
     gid[1] = static_cast<S>(y >= 0 ? -d : d);
   }
-  if (nan) {
+  if (t.nan) {
     for (int64_t k = 0; k < C; ++k) gs[k] = static_cast<S>(A(NAN));
-    if (id != nullptr) gid[0] = gid[1] = static_cast<S>(A(NAN));
+    if (with_id) gid[0] = gid[1] = static_cast<S>(A(NAN));
     return A(NAN);
   }
   return loss;
+}
+
+// Loss and gradients of one row in one go.
+template <typename S, typename A>
+RELEXT_HD A ranking_row(const S* s, int64_t stride, int64_t C, int64_t y, const S* id,
+                        int64_t id_stride, const RankingParams& p, A scale, S* gs, S* gid) {
+  A x[3], sp[3], sig[3];
+  const RowTerms t = ranking_args<S, A>(s, stride, C, y, id, id_stride, p, x);
+  for (int j = 0; j < 3; ++j) sp[j] = softplus_grad(x[j], &sig[j]);
+  return ranking_finish<S, A>(t, C, y, id != nullptr, p, sp, sig, scale, gs, gid);
 }
 
 // Backward of one row: out[k] = go * saved[k] for k < n.

@@ -10,6 +10,7 @@
 #include "checks.h"
 #include "embed_concat.h"
 #include "ranking_loss.h"
+#include "softplus_cpu.h"
 
 namespace relext {
 
@@ -45,10 +46,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
     scalar_t* gs = dscores.data_ptr<scalar_t>();
     scalar_t* gi = did.data_ptr<scalar_t>();
     const scalar_t scale = mean && B > 0 ? scalar_t(1) / scalar_t(B) : scalar_t(1);
+    // Rows in chunks of K: the softplus of the whole chunk's arguments in one vectorised call.
+    constexpr int64_t K = 256;
     at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        o[b] = ranking_row<scalar_t, scalar_t>(s + b * s0, s1, C, y[b], id ? id + b * i0 : nullptr, i1, p,
-                                               scale, gs + b * C, id ? gi + b * 2 : nullptr);
+      scalar_t x[3 * K], sp[3 * K], sig[3 * K];
+      RowTerms t[K];
+      for (int64_t c0 = b0; c0 < b1; c0 += K) {
+        const int64_t n = std::min(K, b1 - c0);
+        for (int64_t i = 0, b = c0; i < n; ++i, ++b) {
+          t[i] = ranking_args<scalar_t, scalar_t>(s + b * s0, s1, C, y[b], id ? id + b * i0 : nullptr, i1, p,
+                                                  x + 3 * i);
+        }
+        softplus_grad_many(x, sp, sig, 3 * n);
+        for (int64_t i = 0, b = c0; i < n; ++i, ++b) {
+          o[b] = ranking_finish<scalar_t, scalar_t>(t[i], C, y[b], id != nullptr, p, sp + 3 * i, sig + 3 * i, scale,
+                                                    gs + b * C, id ? gi + b * 2 : nullptr);
+        }
       }
     });
   });

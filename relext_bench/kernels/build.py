@@ -15,7 +15,7 @@ import torch
 from relext_bench.paths import home
 
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
-CPU_SOURCES = ["relext_ops.cpp"]
+CPU_SOURCES = ["relext_ops.cpp", "softplus_cpu.cpp"]
 CUDA_SOURCES = ["relext_ops_cuda.cu"]
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def build(verbose: bool = False) -> Path:
               f"(once, about a minute) into {directory}", file=sys.stderr)
     cpp_extension.load(
         name=name, sources=sources, build_directory=str(directory), is_python_module=False,
-        extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"],
+        extra_cflags=["-O3", "-fopenmp", "-fno-math-errno"], extra_ldflags=["-fopenmp"],
         extra_cuda_cflags=["-O3"] if with_cuda else None,
         with_cuda=with_cuda, verbose=verbose)
     return directory
