@@ -118,6 +118,16 @@ def count_metric(name: str) -> Callable[[np.ndarray], float]:
     return lambda total: scores_from_counts(total.reshape(-1, 3))[name]
 
 
+def metric_rows(rows: np.ndarray, name: str) -> np.ndarray:
+    """`label_rows` cut to what metric `name` reads, as floats for BLAS: a micro score
+    pools the positive labels, so [n, 3 * labels] becomes [n, 6] (the negative label and
+    the pooled positives) and `count_metric(name)` gives the same value on it."""
+    if name.startswith("micro"):
+        r = rows.reshape(len(rows), -1, 3)
+        rows = np.concatenate([r[:, 0], r[:, 1:].sum(axis=1)], axis=1)
+    return np.asarray(rows, dtype=np.float64)
+
+
 def _chunks(resamples: int, n: int, budget: int = 2_000_000):
     """Resample counts per chunk, so that a chunk's [k, n] draws stay near `budget` cells."""
     step = max(1, budget // max(n, 1))
@@ -137,7 +147,7 @@ def paired_bootstrap(rows_a: np.ndarray, rows_b: np.ndarray, metric: Callable = 
     for k in _chunks(resamples, n):
         idx = rng.integers(0, n, size=(k, n))
         # A resample's sums: how often each instance was drawn, times its rows.
-        weights = np.stack([np.bincount(i, minlength=n) for i in idx])
+        weights = np.stack([np.bincount(i, minlength=n) for i in idx]).astype(rows_a.dtype)
         sa, sb = weights @ rows_a, weights @ rows_b
         deltas += [metric(x) - metric(y) for x, y in zip(sa, sb)]
     sign = np.sign(delta)

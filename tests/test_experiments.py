@@ -17,7 +17,13 @@ from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
-from relext_bench.stats import count_metric, label_rows
+from relext_bench.stats import (
+    approximate_randomization,
+    count_metric,
+    label_rows,
+    metric_rows,
+    paired_bootstrap,
+)
 from relext_bench.training.trainer import TrainConfig, subsample_negatives
 
 CORPUS = "synth_zh:documents=6"
@@ -85,6 +91,15 @@ def test_label_rows_give_every_metric_of_evaluate():
     scores = evaluate(gold, pred, ["Other", "a", "b", "c", "d"])
     for metric in ("micro_f1", "macro_f1", "weighted_f1"):
         assert count_metric(metric)(total) == pytest.approx(scores[metric])
+    # Cut to a metric's columns, the rows give the same score and the same tests.
+    rows_a, rows_b = label_rows(gold, pred, 5), label_rows(gold, rng.integers(0, 5, 300), 5)
+    for metric in ("micro_f1", "macro_f1"):
+        fn = count_metric(metric)
+        cut_a, cut_b = metric_rows(rows_a, metric), metric_rows(rows_b, metric)
+        assert fn(cut_a.sum(0)) == pytest.approx(scores[metric])
+        for test in (paired_bootstrap, approximate_randomization):
+            assert test(cut_a, cut_b, fn, 200, 3) == pytest.approx(test(rows_a, rows_b, fn, 200, 3))
+    assert metric_rows(rows_a, "micro_f1").shape == (300, 6)
 
 
 def test_compare_report_is_built_from_records_only(tmp_path):

@@ -289,6 +289,7 @@ def compare_pair(exp: Experiment, a: Group, b: Group, family: int) -> dict:
         ra, rb = instance_rows(a, seeds[0], k), instance_rows(b, seeds[0], k)
         if len(ra) == len(rb):
             fn = st.count_metric(exp.metric)
+            ra, rb = st.metric_rows(ra, exp.metric), st.metric_rows(rb, exp.metric)
             out.update(seed=seeds[0],
                        bootstrap=st.paired_bootstrap(ra, rb, fn, BOOTSTRAP, TEST_SEED)["p"],
                        ar=st.approximate_randomization(ra, rb, fn, RANDOMIZATION, TEST_SEED)["p"])
