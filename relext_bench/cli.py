@@ -222,7 +222,7 @@ def _compare(args) -> int:
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, _train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
-                     baseline_seeds=args.baseline_seeds)
+                     baseline_seeds=args.baseline_seeds, run=not args.no_run)
     return _finish(args, "compare", result)
 
 
@@ -237,7 +237,8 @@ def _ablate(args) -> int:
             raise UserError(f"--params takes key=value,..., not {item!r}")
         params[key.strip()] = value.strip()
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, _train_config(args),
-                    baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds)
+                    baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds,
+                    run=not args.no_run)
     return _finish(args, "ablate", result)
 
 
@@ -254,7 +255,7 @@ def _sweep(args) -> int:
             raise UserError(f"--ratios: {item!r} is neither a number nor 'all'") from None
     models = split_models(args.models) if args.models else None
     result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
-                   _train_config(args))
+                   _train_config(args), run=not args.no_run)
     return _finish(args, "sweep", result)
 
 
@@ -333,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
                                                  "runs stored there are reused")
     run.add_argument("--reports", default="reports", help="where the Markdown report goes")
+    run.add_argument("--no-run", action="store_true", help="train nothing: write the manifest and the report "
+                                                           "from the runs already stored (the rest show as missing)")
 
     p = sub.add_parser("compare", help="models x seeds (x folds) on one corpus; resumable", parents=[run])
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")

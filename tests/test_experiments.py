@@ -146,6 +146,12 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
     assert result["already_done"] == 2 and len(result["ran"]) == 1
     text = report.build(out, tmp_path / "rep", kinds=["compare"])[0].read_text()
     assert "| seeds" in text and "run(s) not finished" not in text
+    # --no-run writes the manifest and the report from what is stored and trains nothing.
+    assert main(["compare", "--corpus", CORPUS, "--models", f"ye2019:tags=none,objective=ranking,{SMALL},pcnn:{SMALL}",
+                 "--seeds", "2", "--max-epochs", "1", "--threads", "1", "--no-run", "--out", str(out),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    assert "4 runs: 2 already stored, 0 run now" in capsys.readouterr().out
+    assert "2 run(s) not finished yet" in (tmp_path / "rep" / "synth_zh-standard-compare.md").read_text()
 
 
 def test_sweep_subsamples_training_only_and_plots(tmp_path):

@@ -40,7 +40,7 @@ def role_for(text: str) -> Role:
 def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True, reference: str | None = None, tuned: dict | None = None,
-            preset: str | None = None, baseline_seeds: int | None = None) -> dict:
+            preset: str | None = None, baseline_seeds: int | None = None, run: bool = True) -> dict:
     """`tuned`: {"study": name, "params": best parameters}, applied to every model spec
     of the tuned model. `baseline_seeds`: the baselines run on the first that many
     seeds only (on CPU they cost up to three times a ye2019 run)."""
@@ -52,7 +52,8 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
     if reference is None:
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])
     return run_experiment("compare", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset})
+                          progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset},
+                          run=run)
 
 
 def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
@@ -75,12 +76,13 @@ def ablation_roles(params: dict | None = None) -> list[Role]:
 
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
-           baselines: bool = True, params: dict | None = None, baseline_seeds: int | None = None) -> dict:
+           baselines: bool = True, params: dict | None = None, baseline_seeds: int | None = None,
+           run: bool = True) -> dict:
     roles = limit_baselines(ablation_roles(params), baseline_seeds)
     if not baselines:
         roles = roles[:7]
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": REFERENCE})
+                          progress=progress, extra={"reference": REFERENCE}, run=run)
 
 
 SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
@@ -88,12 +90,12 @@ SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
 
 def sweep(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
           ratios: tuple[float | None, ...] = SWEEP_RATIOS, seeds: int = 3, workers: int = 1,
-          out: str = "results", cfg: TrainConfig | None = None, progress: bool = True) -> dict:
+          out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True) -> dict:
     """Training negatives subsampled to each negative:positive ratio; dev and test untouched."""
     texts = models or [PAPER_VARIANTS[0][1], PAPER_VARIANTS[3][1]]
     roles = [role_for(m) for m in texts]
     return run_experiment("sweep", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name})
+                          ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name}, run=run)
 
 
 __all__ = ["compare", "ablate", "sweep", "split_models", "parse_model", "DEFAULT_MODELS"]

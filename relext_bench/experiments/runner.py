@@ -132,8 +132,10 @@ def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, o
 
 def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
                    workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
-                   ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None) -> dict:
-    """Plans the runs, writes the manifest, runs what is missing; returns a summary."""
+                   ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None,
+                   run: bool = True) -> dict:
+    """Plans the runs, writes the manifest, runs what is missing (unless `run` is False:
+    then the report shows the missing runs as not finished); returns a summary."""
     protocol = get_protocol(protocol_name)
     corpus = load_corpus(corpus_spec)
     cfg = cfg or TrainConfig()
@@ -157,8 +159,9 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "corpus_stats": corpus_stats(corpus, protocol),
         **(extra or {}),
     })
-    todo = [j for j in jobs if not store.has(j.key)]
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f"{kind} {corpus.name}",
+    stored = [j for j in jobs if store.has(j.key)]
+    todo = [j for j in jobs if run and not store.has(j.key)]
+    bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
                disable=not progress, unit="run", dynamic_ncols=True)
     ran, t0 = [], time.perf_counter()
     if workers <= 1:
@@ -173,5 +176,5 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
                 ran.append(f.result())
                 bar.update()
     bar.close()
-    return {"jobs": len(jobs), "already_done": len(jobs) - len(todo), "ran": ran,
+    return {"jobs": len(jobs), "already_done": len(stored), "ran": ran,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}
