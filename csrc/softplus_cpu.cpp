@@ -3,11 +3,10 @@
 // announces them to the compiler only under -ffast-math, which would also remove the
 // kernel's NaN checks; so the SIMD variants are declared here, and the loop is
 // otherwise plain C++ (elsewhere it compiles to the scalar calls). The build passes
-// -fno-math-errno, without which no math call is vectorised. Same formulas as
-// softplus_grad in common.h.
+// -fno-math-errno, without which no math call is vectorised.
 #include "softplus_cpu.h"
 
-#include <cmath>
+#include "common.h"
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
 #if __GLIBC_PREREQ(2, 35)  // log1p joined libmvec in 2.35
@@ -28,23 +27,10 @@ __attribute__((simd("notinbranch"))) double log1p(double) noexcept;
 namespace relext {
 namespace {
 
-inline float exp_(float v) { return ::expf(v); }
-inline double exp_(double v) { return ::exp(v); }
-inline float log1p_(float v) { return ::log1pf(v); }
-inline double log1p_(double v) { return ::log1p(v); }
-
 template <typename T>
 __attribute__((always_inline)) inline void many(const T* __restrict x, T* __restrict sp, T* __restrict sig, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    const T v = x[i];
-    const bool pos = v >= T(0);
-    const T e = exp_(pos ? -v : v);  // exp(-|v|): never overflows
-    const T num = pos ? T(1) : e;
-    // In this order GCC 12 turns the selects into blends and vectorises the loop.
-    sp[i] = (pos ? v : T(0)) + log1p_(e);
-    sig[i] = num / (T(1) + e);
-  }
+  for (int64_t i = 0; i < n; ++i) sp[i] = softplus_grad(x[i], &sig[i]);
 }
 
 }  // namespace

@@ -179,8 +179,9 @@ def settings_section(exp: Experiment) -> list[str]:
             params[g.role].add(rec.get("parameters"))
     rows = [row + [_span(sorted(x for x in params[row[0]] if x))] for row in rows]
     headers = ["model", "spec", "spec key", "parameters"]
-    if any(r.get("seeds", m["seeds"]) != m["seeds"] for r in m["roles"]):  # --baseline-seeds
-        rows = [row + [", ".join(map(str, r.get("seeds", m["seeds"])))] for row, r in zip(rows, m["roles"])]
+    role_seeds = [r.get("seeds", m["seeds"]) for r in m["roles"]]
+    if any(seeds != m["seeds"] for seeds in role_seeds):  # --baseline-seeds
+        rows = [row + [", ".join(map(str, seeds))] for row, seeds in zip(rows, role_seeds)]
         headers.append("seeds")
         lines += ["Some models run on fewer seeds (`seeds` column): their across-seed tests are left out "
                   "where they have fewer than two runs, and the per-instance tests use the first seed both ran.", ""]

@@ -98,8 +98,8 @@ def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig
     digest = corpus.digest
     return [Job(role.name, role.spec, part.name, seed, ratio,
                 run_key(digest, protocol.name, role.spec.key(), part.name, seed, settings(cfg, ratio)))
-            for i, seed in enumerate(seeds) for ratio in ratios for role in roles
-            if role.seeds is None or i < role.seeds for part in protocol.partitions(corpus)]
+            for seed in seeds for ratio in ratios for role in roles
+            if seed in seeds[:role.seeds] for part in protocol.partitions(corpus)]
 
 
 _loaded: dict[str, object] = {}
@@ -153,14 +153,14 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "partitions": [p.name for p in protocol.partitions(corpus)], "ratios": list(ratios),
         "train_config": asdict(cfg), "workers": workers,
         "roles": [{"name": r.name, "spec": spec_text(r.spec), "label": r.spec.label(), "key": r.spec.key(),
-                   "seeds": seed_list[:r.seeds] if r.seeds is not None else seed_list} for r in roles],
+                   "seeds": seed_list[:r.seeds]} for r in roles],
         "runs": [{"role": j.role, "partition": j.partition, "seed": j.seed, "neg_ratio": j.neg_ratio,
                   "key": j.key} for j in jobs],
         "corpus_stats": corpus_stats(corpus, protocol),
         **(extra or {}),
     })
-    stored = [j for j in jobs if store.has(j.key)]
-    todo = [j for j in jobs if run and not store.has(j.key)]
+    stored = {j.key for j in jobs if store.has(j.key)}
+    todo = [j for j in jobs if run and j.key not in stored]
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
                disable=not progress, unit="run", dynamic_ncols=True)
     ran, t0 = [], time.perf_counter()
