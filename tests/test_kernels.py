@@ -119,12 +119,19 @@ def test_ranking_loss_bad_labels_raise(device):
         ranking_loss(scores, torch.tensor([0, 1], device=device))
 
 
+def registered_ranking_loss(s, y, i, reduction="mean"):
+    """The op called directly: its autograd is the one registered on it, not ops.py's
+    eager Function."""
+    return torch.ops.relext.ranking_loss(s, y, i, 2.5, 0.5, 2.0, 1.0, reduction == "mean")[0]
+
+
 @pytest.mark.parametrize("reduction", ["none", "mean"])
-def test_ranking_loss_gradcheck(device, reduction):
+@pytest.mark.parametrize("fn", [ranking_loss, registered_ranking_loss], ids=["eager", "registered"])
+def test_ranking_loss_gradcheck(device, reduction, fn):
     scores, labels, ids = random_batch(6, 4, device, torch.float64, positives=0.5, seed=3)
     scores.requires_grad_()
     ids.requires_grad_()
-    assert torch.autograd.gradcheck(lambda s, i: ranking_loss(s, labels, i, reduction=reduction), (scores, ids))
+    assert torch.autograd.gradcheck(lambda s, i: fn(s, labels, i, reduction=reduction), (scores, ids))
 
 
 def test_ranking_loss_mean_matches_reference(device):
@@ -234,13 +241,17 @@ def test_embed_concat_bad_index_raises(device):
         embed_concat(wt, pt, ok, ok, ok, tt, ok + 5)
 
 
-def test_embed_concat_gradcheck(device):
+@pytest.mark.parametrize("registered", [False, True], ids=["eager", "registered"])
+def test_embed_concat_gradcheck(device, registered):
     tables = [t.requires_grad_() if t is not None else None
               for t in random_tables(device, torch.float64, V=7, P=5, T=4, widths=(3, 2, 2))]
     wt, pt, _, tt = tables
     idx = [random_index(2, 4, rows, device, k) for k, rows in enumerate((7, 5, 5, 4))]
-    assert torch.autograd.gradcheck(
-        lambda a, b, c: embed_concat(a, b, idx[0], idx[1], idx[2], c, idx[3]), (wt, pt, tt))
+    if registered:  # the op called directly, through the autograd registered on it
+        fn = lambda a, b, c: torch.ops.relext.embed_concat(a, b, None, c, *idx, 0)  # noqa: E731
+    else:
+        fn = lambda a, b, c: embed_concat(a, b, idx[0], idx[1], idx[2], c, idx[3])  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (wt, pt, tt))
 
 
 def test_embed_concat_opcheck(device):

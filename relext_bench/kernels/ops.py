@@ -52,17 +52,7 @@ def _register() -> None:
     def _(grad, dscores, did):
         return torch.empty_like(dscores), torch.empty_like(did)
 
-    def rl_setup(ctx, inputs, output):
-        ctx.has_id = inputs[2] is not None
-        ctx.save_for_backward(output[1], output[2])
-        ctx.mark_non_differentiable(output[1], output[2])
-
-    def rl_backward(ctx, grad, _dscores, _did):
-        dscores, did = ctx.saved_tensors
-        gs, gid = torch.ops.relext.ranking_loss_backward(grad, dscores, did)
-        return gs, None, gid if ctx.has_id else None, None, None, None, None, None
-
-    torch.library.register_autograd(lib + "ranking_loss", rl_backward, setup_context=rl_setup)
+    torch.library.register_autograd(lib + "ranking_loss", _rl_backward, setup_context=_rl_setup)
 
     @torch.library.register_fake(lib + "embed_concat")
     def _(word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx):
@@ -75,24 +65,73 @@ def _register() -> None:
     def _(grad, words, pos1, pos2, tags, rows, widths, padding_idx, deterministic):
         return tuple(grad.new_empty(r, w) for r, w in zip(rows, widths))
 
-    def ec_setup(ctx, inputs, output):
-        word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx = inputs
-        tables = (word_table, pos_table, pos2_table, tag_table)
-        ctx.rows = [t.shape[0] if t is not None else 0 for t in tables]
-        ctx.widths = [t.shape[1] if t is not None else 0 for t in tables]
-        ctx.has = [t is not None for t in tables]
-        ctx.padding_idx = padding_idx
-        ctx.save_for_backward(words, pos1, pos2, tags)
+    torch.library.register_autograd(lib + "embed_concat", _ec_backward, setup_context=_ec_setup)
 
-    def ec_backward(ctx, grad):
-        words, pos1, pos2, tags = ctx.saved_tensors
-        grads = torch.ops.relext.embed_concat_backward(
-            grad, words, pos1, pos2, tags, ctx.rows, ctx.widths, ctx.padding_idx,
-            torch.are_deterministic_algorithms_enabled())
-        tables = [g if has else None for g, has in zip(grads, ctx.has)]
-        return (*tables, None, None, None, None, None)
 
-    torch.library.register_autograd(lib + "embed_concat", ec_backward, setup_context=ec_setup)
+# Autograd. The setup_context and backward of each op are registered on the op (for
+# torch.compile, opcheck and direct torch.ops calls) and serve the eager
+# autograd.Functions below.
+def _rl_save(ctx, inputs, output):
+    ctx.has_id = inputs[2] is not None
+    ctx.save_for_backward(output[1], output[2])
+
+
+def _rl_setup(ctx, inputs, output):
+    ctx.mark_non_differentiable(output[1], output[2])
+    _rl_save(ctx, inputs, output)
+
+
+def _rl_backward(ctx, grad, *_):  # the op's saved-gradient outputs get no gradient
+    dscores, did = ctx.saved_tensors
+    gs, gid = torch.ops.relext.ranking_loss_backward(grad, dscores, did)
+    return gs, None, gid if ctx.has_id else None, None, None, None, None, None
+
+
+def _ec_setup(ctx, inputs, output):
+    word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx = inputs
+    tables = (word_table, pos_table, pos2_table, tag_table)
+    ctx.rows = [t.shape[0] if t is not None else 0 for t in tables]
+    ctx.widths = [t.shape[1] if t is not None else 0 for t in tables]
+    ctx.has = [t is not None for t in tables]
+    ctx.padding_idx = padding_idx
+    ctx.save_for_backward(words, pos1, pos2, tags)
+
+
+def _ec_backward(ctx, grad):
+    words, pos1, pos2, tags = ctx.saved_tensors
+    grads = torch.ops.relext.embed_concat_backward(
+        grad, words, pos1, pos2, tags, ctx.rows, ctx.widths, ctx.padding_idx,
+        torch.are_deterministic_algorithms_enabled())
+    tables = [g if has else None for g, has in zip(grads, ctx.has)]
+    return (*tables, None, None, None, None, None)
+
+
+# Eager calls go through these autograd.Functions instead of the op's registered
+# autograd. That one is a Python kernel the dispatcher calls back into, and at the
+# paper's batch size (256) the round trip costs more than the fused forward itself;
+# here the kernel is called below autograd, and the loss Function returns only the loss
+# (each further output adds autograd bookkeeping). Under torch.compile the ops are
+# called directly and their registered autograd is traced.
+class _RankingLossFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, *args):
+        with torch._C._AutoDispatchBelowAutograd():
+            out = torch.ops.relext.ranking_loss.default(*args)
+        _rl_save(ctx, args, out)
+        return out[0]
+
+    backward = staticmethod(_rl_backward)
+
+
+class _EmbedConcatFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, *args):
+        with torch._C._AutoDispatchBelowAutograd():
+            out = torch.ops.relext.embed_concat.default(*args)
+        _ec_setup(ctx, args, out)
+        return out
+
+    backward = staticmethod(_ec_backward)
 
 
 def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Tensor | None = None,
@@ -108,8 +147,11 @@ def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Te
     if backend() == "reference":
         per = reference.ranking_loss_reference(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight)
         return per.mean() if reduction == "mean" else per
-    return torch.ops.relext.ranking_loss(scores, labels, id_logits, float(m_pos), float(m_neg),
-                                         float(gamma), float(id_weight), reduction == "mean")[0]
+    args = (scores, labels, id_logits, float(m_pos), float(m_neg), float(gamma), float(id_weight),
+            reduction == "mean")
+    if torch.compiler.is_compiling():
+        return torch.ops.relext.ranking_loss(*args)[0]
+    return _RankingLossFn.apply(*args)
 
 
 def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch.Tensor,
@@ -124,5 +166,7 @@ def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch
     if backend() == "reference":
         return reference.embed_concat_reference(word_table, pos_table, pos2_table, tag_table,
                                                 words, pos1, pos2, tags, padding_idx)
-    return torch.ops.relext.embed_concat(word_table, pos_table, pos2_table, tag_table,
-                                         words, pos1, pos2, tags, padding_idx)
+    args = (word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx)
+    if torch.compiler.is_compiling():
+        return torch.ops.relext.embed_concat(*args)
+    return _EmbedConcatFn.apply(*args)
