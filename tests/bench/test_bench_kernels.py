@@ -2,7 +2,7 @@
 
 Each case is a benchmark group; `python -m relext_bench.kernels.report` turns the JSON of
 one run into the ratio table of reports/kernels.md. In a plain test run (timing off)
-only the smallest sizes run once, and torch.compile is left out.
+only the smallest sizes run once, and torch.compile and the copy are left out.
 """
 import pytest
 import torch
@@ -96,3 +96,23 @@ def test_bench_embed_concat(benchmark, request, device, impl, L):
                                 bytes=(B * L * 350 * 4) * 2)  # output written + upstream read
     grads = benchmark(step)
     assert grads[0].shape == wt.shape
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bench_copy(benchmark, request, device):
+    """The device's copy bandwidth: the yardstick for embed_concat at its largest size
+    (a tensor the size of its output, read and written once)."""
+    _skip_when_untimed(request, "copy", large=True)
+    src = torch.randn(256, 100, 350, generator=torch.Generator().manual_seed(0)).to(device)
+    dst = torch.empty_like(src)
+
+    def step():
+        dst.copy_(src)
+        _sync(device)
+
+    step()
+    benchmark.group = f"copy {device}"
+    benchmark.extra_info.update(op="copy", impl="copy", device=device, threads=torch.get_num_threads(),
+                                bytes=2 * src.numel() * src.element_size())
+    benchmark(step)
+    assert torch.equal(dst, src)
