@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "checks.h"
@@ -36,6 +37,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
   auto dscores = at::empty({B, C}, scores.options());
   auto did = at::empty({id_logits ? B : 0, 2}, scores.options());
   const RankingParams p{m_pos, m_neg, gamma, id_weight};
+  double total = 0.0;
   AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "ranking_loss_cpu", [&] {
     const scalar_t* s = scores.data_ptr<scalar_t>();
     const scalar_t* id = id_logits ? id_logits->data_ptr<scalar_t>() : nullptr;
@@ -47,8 +49,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
     scalar_t* gi = did.data_ptr<scalar_t>();
     const scalar_t scale = mean && B > 0 ? scalar_t(1) / scalar_t(B) : scalar_t(1);
     // Rows in chunks of K: the softplus of the whole chunk's arguments in one vectorised call.
+    // Each thread also sums its rows' losses (in double), which gives the mean without a
+    // second pass over the losses.
     constexpr int64_t K = 256;
-    at::parallel_for(0, B, 2048, [&](int64_t b0, int64_t b1) {
+    total = at::parallel_reduce(0, B, 2048, 0.0, [&](int64_t b0, int64_t b1, double sum) {
       scalar_t x[3 * K], sp[3 * K], sig[3 * K];
       RowTerms t[K];
       for (int64_t c0 = b0; c0 < b1; c0 += K) {
@@ -61,11 +65,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
         for (int64_t i = 0, b = c0; i < n; ++i, ++b) {
           o[b] = ranking_finish<scalar_t, scalar_t>(t[i], C, y[b], id != nullptr, p, sp + 3 * i, sig + 3 * i, scale,
                                                     gs + b * C, id ? gi + b * 2 : nullptr);
+          sum += o[b];
         }
       }
-    });
+      return sum;
+    }, std::plus<double>());
   });
-  return {mean ? per.mean() : per, dscores, did};
+  // 0 / 0 for an empty batch: NaN, as at::mean gives.
+  return {mean ? at::scalar_tensor(total / static_cast<double>(B), scores.options()) : per, dscores, did};
 }
 
 // grad is a scalar (mean) or [B]; the saved per-row gradients are scaled by it.

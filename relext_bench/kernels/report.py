@@ -3,6 +3,8 @@
     pytest tests/bench/test_bench_kernels.py --benchmark-only --benchmark-json=reports/kernels.json
     python -m relext_bench.kernels.report reports/kernels.json > reports/kernels.md
 
+(.ci/kernels_report runs both, after the kernel tests.)
+
 The JSON is kept as the record behind the table, without the per-round timings
 (`stats.data`), which the table does not use.
 """
@@ -119,9 +121,9 @@ def render(data: dict) -> str:
         ]
     lines += [
         "",
-        "Regenerate: `pytest tests/bench/test_bench_kernels.py --benchmark-only "
-        "--benchmark-json=reports/kernels.json && python -m relext_bench.kernels.report "
-        "reports/kernels.json > reports/kernels.md`.",
+        "Regenerate: `.ci/kernels_report` (CPU) or `.ci/kernels_report cuda`: the kernel tests, "
+        "then `pytest tests/bench/test_bench_kernels.py --benchmark-only -k DEVICE "
+        "--benchmark-json=...` and `python -m relext_bench.kernels.report` on that JSON.",
     ]
     return "\n".join(lines) + "\n"
 
