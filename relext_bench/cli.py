@@ -222,7 +222,7 @@ def _compare(args) -> int:
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, _train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
-                     baseline_seeds=args.baseline_seeds, run=not args.no_run)
+                     baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name)
     return _finish(args, "compare", result)
 
 
@@ -238,7 +238,7 @@ def _ablate(args) -> int:
         params[key.strip()] = value.strip()
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, _train_config(args),
                     baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds,
-                    run=not args.no_run)
+                    run=not args.no_run, report_name=args.name)
     return _finish(args, "ablate", result)
 
 
@@ -255,7 +255,7 @@ def _sweep(args) -> int:
             raise UserError(f"--ratios: {item!r} is neither a number nor 'all'") from None
     models = split_models(args.models) if args.models else None
     result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
-                   _train_config(args), run=not args.no_run)
+                   _train_config(args), run=not args.no_run, report_name=args.name)
     return _finish(args, "sweep", result)
 
 
@@ -264,7 +264,7 @@ def _tune(args) -> int:
 
     _default_out(args)
     summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
-                   _train_config(args), seed=args.seed, reports=args.reports)
+                   _train_config(args), seed=args.seed, reports=args.reports, report_name=args.name)
     print(f"study {summary['study']} ({summary['storage']}): {summary['finished']} finished trials "
           f"({summary['pruned']} pruned, {summary['ran']} run now); best dev {summary['metric']} "
           f"{summary['best_value']:.4f} with {summary['best_params']}")
@@ -278,6 +278,12 @@ def _report(args) -> int:
     for path in report.build(args.dir, args.reports, [args.kind] if args.kind else None):
         print(f"report: {path}")
     return 0
+
+
+def _report_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.=-]+", text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"{text!r}: a report name takes letters, digits and _ . = - only")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
                                                  "runs stored there are reused")
     run.add_argument("--reports", default="reports", help="where the Markdown report goes")
+    run.add_argument("--name", default=None, type=_report_name,
+                     help="the report's name (default: CORPUS-PROTOCOL-KIND; tune: CORPUS-PROTOCOL-tune-MODEL); "
+                          "kept with the results, so "
+                          "`report DIR` rebuilds it under the same name")
     run.add_argument("--no-run", action="store_true", help="train nothing: write the manifest and the report "
                                                            "from the runs already stored (the rest show as missing)")
 

@@ -152,6 +152,17 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
                  "--reports", str(tmp_path / "rep")]) == 0
     assert "4 runs: 2 already stored, 0 run now" in capsys.readouterr().out
     assert "2 run(s) not finished yet" in (tmp_path / "rep" / "synth_zh-standard-compare.md").read_text()
+    # --name: a second comparison on the same corpus and protocol keeps its own report,
+    # and `report DIR` rebuilds it under that name.
+    other = tmp_path / "rep2"
+    assert main(["compare", "--corpus", CORPUS, "--models", f"pcnn:{SMALL}", "--seeds", "1", "--max-epochs", "1",
+                 "--threads", "1", "--no-run", "--out", str(tmp_path / "res2"), "--reports", str(other),
+                 "--name", "pcnn-only"]) == 0
+    (other / "pcnn-only.md").unlink()
+    assert main(["report", str(tmp_path / "res2"), "--reports", str(other)]) == 0
+    assert [p.name for p in other.glob("*.md")] == ["pcnn-only.md"]
+    with pytest.raises(SystemExit):
+        main(["compare", "--corpus", CORPUS, "--no-run", "--name", "../elsewhere"])
 
 
 def test_sweep_subsamples_training_only_and_plots(tmp_path):

@@ -40,7 +40,8 @@ def role_for(text: str) -> Role:
 def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True, reference: str | None = None, tuned: dict | None = None,
-            preset: str | None = None, baseline_seeds: int | None = None, run: bool = True) -> dict:
+            preset: str | None = None, baseline_seeds: int | None = None, run: bool = True,
+            report_name: str | None = None) -> dict:
     """`tuned`: {"study": name, "params": best parameters}, applied to every model spec
     of the tuned model. `baseline_seeds`: the baselines run on the first that many
     seeds only (on CPU they cost up to three times a ye2019 run)."""
@@ -53,7 +54,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])
     return run_experiment("compare", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
                           progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset},
-                          run=run)
+                          run=run, report_name=report_name)
 
 
 def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
@@ -77,12 +78,12 @@ def ablation_roles(params: dict | None = None) -> list[Role]:
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
            baselines: bool = True, params: dict | None = None, baseline_seeds: int | None = None,
-           run: bool = True) -> dict:
+           run: bool = True, report_name: str | None = None) -> dict:
     roles = limit_baselines(ablation_roles(params), baseline_seeds)
     if not baselines:
         roles = roles[:7]
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": REFERENCE}, run=run)
+                          progress=progress, extra={"reference": REFERENCE}, run=run, report_name=report_name)
 
 
 SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
@@ -90,12 +91,14 @@ SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
 
 def sweep(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
           ratios: tuple[float | None, ...] = SWEEP_RATIOS, seeds: int = 3, workers: int = 1,
-          out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True) -> dict:
+          out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True,
+          report_name: str | None = None) -> dict:
     """Training negatives subsampled to each negative:positive ratio; dev and test untouched."""
     texts = models or [PAPER_VARIANTS[0][1], PAPER_VARIANTS[3][1]]
     roles = [role_for(m) for m in texts]
     return run_experiment("sweep", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name}, run=run)
+                          ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name}, run=run,
+                          report_name=report_name)
 
 
 __all__ = ["compare", "ablate", "sweep", "split_models", "parse_model", "DEFAULT_MODELS"]

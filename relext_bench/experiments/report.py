@@ -568,8 +568,9 @@ def figure_sweep(exp: Experiment, path: Path) -> bool:
 
 # ---- whole reports --------------------------------------------------------------------------
 def report_name(exp: Experiment) -> str:
+    """The name given with --name, else CORPUS-PROTOCOL-KIND."""
     m = exp.manifest
-    return f"{m['corpus']['name']}-{m['protocol']}-{exp.kind}"
+    return m.get("report_name") or f"{m['corpus']['name']}-{m['protocol']}-{exp.kind}"
 
 
 def render(exp: Experiment, reports: Path, name: str) -> str:

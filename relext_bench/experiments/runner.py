@@ -133,9 +133,11 @@ def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, o
 def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
                    workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
                    ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None,
-                   run: bool = True) -> dict:
+                   run: bool = True, report_name: str | None = None) -> dict:
     """Plans the runs, writes the manifest, runs what is missing (unless `run` is False:
-    then the report shows the missing runs as not finished); returns a summary."""
+    then the report shows the missing runs as not finished); returns a summary.
+    `report_name`: the report's file name, kept in the manifest (default
+    CORPUS-PROTOCOL-KIND)."""
     protocol = get_protocol(protocol_name)
     corpus = load_corpus(corpus_spec)
     cfg = cfg or TrainConfig()
@@ -157,6 +159,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "runs": [{"role": j.role, "partition": j.partition, "seed": j.seed, "neg_ratio": j.neg_ratio,
                   "key": j.key} for j in jobs],
         "corpus_stats": corpus_stats(corpus, protocol),
+        "report_name": report_name,
         **(extra or {}),
     })
     stored = {j.key for j in jobs if store.has(j.key)}
