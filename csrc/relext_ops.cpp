@@ -33,7 +33,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
   const auto labels = labels_.contiguous();
   const int64_t B = scores.size(0), C = scores.size(1);
   check_labels_cpu(labels, C);
-  auto per = at::empty({B}, scores.options());
+  auto per = at::empty({mean ? 0 : B}, scores.options());  // per-row losses, for reduction 'none'
   auto dscores = at::empty({B, C}, scores.options());
   auto did = at::empty({id_logits ? B : 0, 2}, scores.options());
   const RankingParams p{m_pos, m_neg, gamma, id_weight};
@@ -44,7 +44,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
     const int64_t s0 = scores.stride(0), s1 = scores.stride(1);
     const int64_t i0 = id_logits ? id_logits->stride(0) : 0, i1 = id_logits ? id_logits->stride(1) : 0;
     const int64_t* y = labels.data_ptr<int64_t>();
-    scalar_t* o = per.data_ptr<scalar_t>();
+    scalar_t* o = mean ? nullptr : per.data_ptr<scalar_t>();
     scalar_t* gs = dscores.data_ptr<scalar_t>();
     scalar_t* gi = did.data_ptr<scalar_t>();
     const scalar_t scale = mean && B > 0 ? scalar_t(1) / scalar_t(B) : scalar_t(1);
@@ -63,9 +63,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ranking_loss_cpu(
         }
         softplus_grad_many(x, sp, sig, 3 * n);
         for (int64_t i = 0, b = c0; i < n; ++i, ++b) {
-          o[b] = ranking_finish<scalar_t, scalar_t>(t[i], C, y[b], id != nullptr, p, sp + 3 * i, sig + 3 * i, scale,
-                                                    gs + b * C, id ? gi + b * 2 : nullptr);
-          sum += o[b];
+          const scalar_t row = ranking_finish<scalar_t, scalar_t>(t[i], C, y[b], id != nullptr, p, sp + 3 * i,
+                                                                  sig + 3 * i, scale, gs + b * C,
+                                                                  id ? gi + b * 2 : nullptr);
+          if (o) o[b] = row;
+          sum += row;
         }
       }
       return sum;

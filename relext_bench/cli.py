@@ -185,6 +185,9 @@ def _finish(args, kind: str, result: dict) -> int:
     return 0
 
 
+NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
+
+
 def _default_out(args) -> None:
     """Fills in what the experiment commands leave open (parents share argument
     objects, so per-command defaults are set here, not in the parsers)."""
@@ -196,7 +199,7 @@ def _default_out(args) -> None:
         name, options = parse_spec(args.corpus)
         options.pop("path", None)  # --format dygie --path: no directories in the name
         suffix = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
-        args.out = "results/" + re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{name}{suffix}-{args.protocol}")
+        args.out = "results/" + re.sub(f"[^{NAME_CHARS}]+", "_", f"{name}{suffix}-{args.protocol}")
 
 
 BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
@@ -281,7 +284,7 @@ def _report(args) -> int:
 
 
 def _report_name(text: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.=-]+", text) or text.startswith("."):
+    if not re.fullmatch(f"[{NAME_CHARS}]+", text) or text.startswith("."):
         raise argparse.ArgumentTypeError(f"{text!r}: a report name takes letters, digits and _ . = - only")
     return text
 

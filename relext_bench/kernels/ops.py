@@ -112,13 +112,18 @@ def _ec_backward(ctx, grad):
 # here the kernel is called below autograd, and the loss Function returns only the loss
 # (each further output adds autograd bookkeeping). Under torch.compile the ops are
 # called directly and their registered autograd is traced.
+def _kernel(ctx, op, save, args):
+    """The op's CPU/CUDA kernel, skipping its autograd kernel; `save` fills ctx."""
+    with torch._C._AutoDispatchBelowAutograd():
+        out = op(*args)
+    save(ctx, args, out)
+    return out
+
+
 class _RankingLossFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, *args):
-        with torch._C._AutoDispatchBelowAutograd():
-            out = torch.ops.relext.ranking_loss.default(*args)
-        _rl_save(ctx, args, out)
-        return out[0]
+        return _kernel(ctx, torch.ops.relext.ranking_loss.default, _rl_save, args)[0]
 
     backward = staticmethod(_rl_backward)
 
@@ -126,10 +131,7 @@ class _RankingLossFn(torch.autograd.Function):
 class _EmbedConcatFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, *args):
-        with torch._C._AutoDispatchBelowAutograd():
-            out = torch.ops.relext.embed_concat.default(*args)
-        _ec_setup(ctx, args, out)
-        return out
+        return _kernel(ctx, torch.ops.relext.embed_concat.default, _ec_setup, args)
 
     backward = staticmethod(_ec_backward)
 

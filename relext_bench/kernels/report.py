@@ -35,6 +35,13 @@ def _target(info: dict) -> float | None:
     return TARGETS.get((op, device, key, info[key]))
 
 
+def _verdict(value: float, target: float | None) -> str:
+    """'' without a target, else 'yes' or how far short of it."""
+    if target is None:
+        return ""
+    return "yes" if value >= target else f"no ({value / target:.0%} of it)"
+
+
 def _gb_per_s(bench: dict) -> float:
     return bench["extra_info"]["bytes"] / bench["stats"]["median"] / 1e9
 
@@ -51,12 +58,12 @@ def bandwidth_rows(benchmarks: list[dict]) -> list[list]:
         if not embeds:
             continue
         largest = max(embeds, key=lambda b: b["extra_info"]["L"])
-        share = _gb_per_s(largest) / _gb_per_s(copy)
+        copy_rate, embed_rate = _gb_per_s(copy), _gb_per_s(largest)
+        share = embed_rate / copy_rate
         target = GPU_BANDWIDTH_SHARE if device == "cuda" else None
-        met = "" if target is None else ("yes" if share >= target else f"no ({share / target:.0%} of it)")
         rows.append([device, f"B={largest['extra_info']['B']}, L={largest['extra_info']['L']}",
-                     f"{_gb_per_s(copy):.1f}", f"{_gb_per_s(largest):.1f}", f"{share:.0%}",
-                     f"{target:.0%}" if target else "-", met])
+                     f"{copy_rate:.1f}", f"{embed_rate:.1f}", f"{share:.0%}",
+                     f"{target:.0%}" if target else "-", _verdict(share, target)])
     return rows
 
 
@@ -67,11 +74,11 @@ def render(data: dict) -> str:
         if info["op"] != "copy":
             groups[bench["group"]][info["impl"]] = bench
     rows = []
-    for name in sorted(groups, key=lambda g: (groups[g]["fused"]["extra_info"]["op"],
-                                              groups[g]["fused"]["extra_info"]["device"],
-                                              groups[g]["fused"]["extra_info"].get("B", 0),
-                                              groups[g]["fused"]["extra_info"].get("L", 0),
-                                              groups[g]["fused"]["extra_info"].get("C", 0))):
+    def order(name: str) -> tuple:
+        info = groups[name]["fused"]["extra_info"]
+        return info["op"], info["device"], info.get("B", 0), info.get("L", 0), info.get("C", 0)
+
+    for name in sorted(groups, key=order):
         impls = groups[name]
         info = impls["fused"]["extra_info"]
         med = {k: v["stats"]["median"] for k, v in impls.items()}
@@ -80,7 +87,7 @@ def render(data: dict) -> str:
         ratio = med["reference"] / med["fused"]
         compiled = med.get("compiled")
         target = _target(info)
-        met = "" if target is None else ("yes" if ratio >= target else f"no ({ratio / target:.0%} of it)")
+        met = _verdict(ratio, target)
         if info["device"] == "cuda" and info["op"] == "ranking_loss" and compiled and compiled < med["fused"]:
             met = "no (torch.compile is faster)"  # the GPU target asks for both
         rows.append([info["op"], info["device"], shape, f"{med['fused'] * 1e3:.3f}",
