@@ -38,4 +38,37 @@ inline void check_embed_inputs(const at::Tensor& words, const at::Tensor& pos1, 
   if (tags) check_index(*tags, words, "tags");
 }
 
+// pair_conv_pool: shapes and dtypes (values are range-checked by each device's kernel).
+inline void check_pair_inputs(const at::Tensor& rows, const at::Tensor& group, const at::Tensor& pos1,
+                              const at::Tensor& pos2, const at::Tensor& table1, const at::Tensor& table2,
+                              const at::Tensor& lengths, const std::optional<at::Tensor>& cuts,
+                              int64_t pad_left, int64_t activation, int64_t pool) {
+  TORCH_CHECK(rows.dim() == 3, "pair_conv_pool: rows must be [G, L, F], got ", rows.sizes());
+  TORCH_CHECK(table1.dim() == 4 && table1.sizes() == table2.sizes(),
+              "pair_conv_pool: table1 and table2 must both be [Gt, K, P, F], got ", table1.sizes(), " and ",
+              table2.sizes());
+  TORCH_CHECK(table1.scalar_type() == rows.scalar_type() && table2.scalar_type() == rows.scalar_type(),
+              "pair_conv_pool: rows and tables must share a dtype");
+  TORCH_CHECK(table1.size(3) == rows.size(2), "pair_conv_pool: tables have ", table1.size(3),
+              " filters, rows have ", rows.size(2));
+  TORCH_CHECK(table1.size(0) == 1 || table1.size(0) == rows.size(0),
+              "pair_conv_pool: tables must have 1 group or one per row group (", rows.size(0), "), got ",
+              table1.size(0));
+  TORCH_CHECK(group.dim() == 1 && group.scalar_type() == at::kLong, "pair_conv_pool: group must be int64 [B]");
+  const int64_t B = group.size(0);
+  for (const at::Tensor* p : {&pos1, &pos2}) {
+    TORCH_CHECK(p->scalar_type() == at::kLong && p->dim() == 2 && p->size(0) == B && p->size(1) == rows.size(1),
+                "pair_conv_pool: pos1 and pos2 must be int64 [B, L] = [", B, ", ", rows.size(1), "], got ",
+                p->sizes());
+  }
+  TORCH_CHECK(lengths.scalar_type() == at::kLong && lengths.dim() == 1 && lengths.size(0) == B,
+              "pair_conv_pool: lengths must be int64 [B]");
+  TORCH_CHECK(0 <= activation && activation <= 2, "pair_conv_pool: activation is 0 (none), 1 (relu) or 2 (tanh)");
+  TORCH_CHECK(0 <= pool && pool <= 3, "pair_conv_pool: pool is 0 (max), 1 (mean), 2 (max+mean) or 3 (piecewise)");
+  TORCH_CHECK(pool != 3 || (cuts && cuts->scalar_type() == at::kLong && cuts->dim() == 2 && cuts->size(0) == B &&
+                            cuts->size(1) == 2),
+              "pair_conv_pool: piecewise pooling needs cuts, int64 [B, 2]");
+  TORCH_CHECK(0 <= pad_left && pad_left < table1.size(1), "pair_conv_pool: pad_left must lie in [0, K)");
+}
+
 }  // namespace relext

@@ -14,6 +14,7 @@ namespace relext {
 using std::exp;
 using std::log;
 using std::log1p;
+using std::tanh;
 
 // log(1 + exp(x)) without overflow.
 template <typename T>

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "embed_concat.h"
+#include "pair_conv_pool.h"
 #include "ranking_loss.h"
 
 namespace relext {
@@ -109,6 +110,53 @@ __global__ void embed_backward_sorted_kernel(const S* grad, int64_t grad_width, 
       float acc = 0.0f;
       for (int64_t e = e0; e < e1; ++e) acc += static_cast<float>(grad[token[e] * grad_width + column[e] + j]);
       dest[row * width + j] = acc;
+    }
+  }
+}
+
+// ---- pair_conv_pool ------------------------------------------------------------
+// One block per pair (grid-stride), one thread per filter column: reads of a sentence
+// row and of a table row are coalesced across the block.
+template <typename S, typename A>
+__global__ void pair_forward_kernel(PairConvShape s, const S* rows, const S* t1, const S* t2, const int64_t* group,
+                                    const int64_t* pos1, const int64_t* pos2, const int64_t* lengths,
+                                    const int64_t* cuts, int64_t B, S* out, int32_t* amax) {
+  const int64_t Q = pooled_blocks(s.pool), M = max_blocks(s.pool);
+  for (int64_t b = blockIdx.x; b < B; b += gridDim.x) {
+    const int64_t g = group[b], tg = s.Gt == 1 ? 0 : g;
+    for (int64_t f = threadIdx.x; f < s.F; f += blockDim.x) {
+      pair_forward_columns<S, A, 1>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg, lengths[b],
+                                    cuts ? cuts[2 * b] : 0, cuts ? cuts[2 * b + 1] : 0, f, 1, out + b * Q * s.F,
+                                    amax + b * M * s.F);
+    }
+  }
+}
+
+// Accumulates into A-typed gradient buffers (float for half and bfloat16) with atomics:
+// the pairs of one sentence, and all pairs of a batch, share rows and table entries.
+struct AtomicAdd {
+  template <typename A>
+  RELEXT_HD void operator()(A* p, A v) const {
+#if defined(__CUDA_ARCH__)
+    atomicAdd(p, v);
+#else
+    *p += v;
+#endif
+  }
+};
+
+template <typename S, typename A>
+__global__ void pair_backward_kernel(PairConvShape s, const S* grad, const S* pooled, const int32_t* amax,
+                                     const S* rows, const S* t1, const S* t2, const int64_t* group,
+                                     const int64_t* pos1, const int64_t* pos2, const int64_t* lengths, int64_t B,
+                                     A* grows, A* gt1, A* gt2) {
+  const int64_t Q = pooled_blocks(s.pool), M = max_blocks(s.pool);
+  for (int64_t b = blockIdx.x; b < B; b += gridDim.x) {
+    const int64_t g = group[b], tg = s.Gt == 1 ? 0 : g;
+    for (int64_t f = threadIdx.x; f < s.F; f += blockDim.x) {
+      pair_backward_columns<S, A, 1>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg,
+                                     lengths[b], f, 1, grad + b * Q * s.F, pooled + b * Q * s.F,
+                                     amax + b * M * s.F, grows + g * s.L * s.F, gt1, gt2, AtomicAdd{});
     }
   }
 }

@@ -10,6 +10,7 @@
 
 #include "checks.h"
 #include "embed_concat.h"
+#include "pair_conv_pool.h"
 #include "ranking_loss.h"
 #include "softplus_cpu.h"
 
@@ -210,6 +211,107 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> embed_concat_backward
   return {gw, gp, gp2, gt};
 }
 
+// ---- pair_conv_pool ------------------------------------------------------------
+
+PairConvShape pair_shape(const at::Tensor& rows, const at::Tensor& table, int64_t pad_left, int64_t activation,
+                         int64_t pool) {
+  return PairConvShape{rows.size(0), rows.size(1), rows.size(2), table.size(0), table.size(1), table.size(2),
+                       pad_left, static_cast<int>(activation), static_cast<int>(pool)};
+}
+
+void check_values_cpu(const at::Tensor& t, int64_t lo, int64_t hi, const char* name) {
+  const int64_t* p = t.data_ptr<int64_t>();
+  for (int64_t k = 0; k < t.numel(); ++k) {
+    TORCH_CHECK_INDEX(p[k] >= lo && p[k] < hi, "pair_conv_pool: ", name, " value ", p[k], " at flat position ", k,
+                      " is outside [", lo, ", ", hi, ")");
+  }
+}
+
+constexpr int64_t kForwardColumns = 64;   // columns per pass of a pair (stack accumulators)
+constexpr int64_t kBackwardColumns = 16;  // columns per backward job: one writer per gradient element
+
+std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cpu(const at::Tensor& rows_, const at::Tensor& group_,
+                                                      const at::Tensor& pos1_, const at::Tensor& pos2_,
+                                                      const at::Tensor& table1_, const at::Tensor& table2_,
+                                                      const at::Tensor& lengths_,
+                                                      const std::optional<at::Tensor>& cuts_, int64_t pad_left,
+                                                      int64_t activation, int64_t pool) {
+  check_pair_inputs(rows_, group_, pos1_, pos2_, table1_, table2_, lengths_, cuts_, pad_left, activation, pool);
+  const auto rows = rows_.contiguous(), group = group_.contiguous(), pos1 = pos1_.contiguous(),
+             pos2 = pos2_.contiguous(), table1 = table1_.contiguous(), table2 = table2_.contiguous(),
+             lengths = lengths_.contiguous();
+  const auto cuts = cuts_ ? cuts_->contiguous() : at::Tensor();
+  const PairConvShape s = pair_shape(rows, table1, pad_left, activation, pool);
+  const int64_t B = group.size(0);
+  check_values_cpu(group, 0, s.G, "group");
+  check_values_cpu(pos1, 0, s.P, "pos1");
+  check_values_cpu(pos2, 0, s.P, "pos2");
+  check_values_cpu(lengths, 0, s.L + 1, "lengths");
+  auto out = at::empty({B, pooled_blocks(s.pool) * s.F}, rows.options());
+  auto amax = at::empty({B, max_blocks(s.pool), s.F}, rows.options().dtype(at::kInt));
+  AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pair_conv_pool_cpu", [&] {
+    const scalar_t* r = rows.data_ptr<scalar_t>();
+    const scalar_t* t1 = table1.data_ptr<scalar_t>();
+    const scalar_t* t2 = table2.data_ptr<scalar_t>();
+    const int64_t *g = group.data_ptr<int64_t>(), *p1 = pos1.data_ptr<int64_t>(), *p2 = pos2.data_ptr<int64_t>(),
+                  *len = lengths.data_ptr<int64_t>(), *cut = cuts.defined() ? cuts.data_ptr<int64_t>() : nullptr;
+    scalar_t* o = out.data_ptr<scalar_t>();
+    int32_t* am = amax.data_ptr<int32_t>();
+    const int64_t Q = pooled_blocks(s.pool), M = max_blocks(s.pool);
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t tg = s.Gt == 1 ? 0 : g[b];
+        for (int64_t f0 = 0; f0 < s.F; f0 += kForwardColumns) {
+          pair_forward_columns<scalar_t, scalar_t, kForwardColumns>(
+              s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], cut ? cut[2 * b] : 0,
+              cut ? cut[2 * b + 1] : 0, f0, std::min(kForwardColumns, s.F - f0), o + b * Q * s.F,
+              am + b * M * s.F);
+        }
+      }
+    });
+  });
+  return {out, amax};
+}
+
+// Gradients of rows and both tables. Work is split by filter columns, so each gradient
+// element has one writer and the result does not depend on the thread count.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_conv_pool_backward_cpu(
+    const at::Tensor& grad_, const at::Tensor& pooled_, const at::Tensor& amax_, const at::Tensor& rows_,
+    const at::Tensor& group_, const at::Tensor& pos1_, const at::Tensor& pos2_, const at::Tensor& table1_,
+    const at::Tensor& table2_, const at::Tensor& lengths_, int64_t pad_left, int64_t activation, int64_t pool) {
+  const auto grad = grad_.contiguous(), pooled = pooled_.contiguous(), amax = amax_.contiguous(),
+             rows = rows_.contiguous(), group = group_.contiguous(), pos1 = pos1_.contiguous(),
+             pos2 = pos2_.contiguous(), table1 = table1_.contiguous(), table2 = table2_.contiguous(),
+             lengths = lengths_.contiguous();
+  const PairConvShape s = pair_shape(rows, table1, pad_left, activation, pool);
+  const int64_t B = group.size(0), Q = pooled_blocks(s.pool), M = max_blocks(s.pool);
+  TORCH_CHECK(grad.sizes() == pooled.sizes() && grad.size(0) == B && grad.size(1) == Q * s.F,
+              "pair_conv_pool_backward: grad must be [B, ", Q * s.F, "], got ", grad.sizes());
+  auto grows = at::zeros_like(rows), gt1 = at::zeros_like(table1), gt2 = at::zeros_like(table2);
+  AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pair_conv_pool_backward_cpu", [&] {
+    const scalar_t *r = rows.data_ptr<scalar_t>(), *t1 = table1.data_ptr<scalar_t>(),
+                   *t2 = table2.data_ptr<scalar_t>(), *go = grad.data_ptr<scalar_t>(),
+                   *po = pooled.data_ptr<scalar_t>();
+    const int64_t *g = group.data_ptr<int64_t>(), *p1 = pos1.data_ptr<int64_t>(), *p2 = pos2.data_ptr<int64_t>(),
+                  *len = lengths.data_ptr<int64_t>();
+    const int32_t* am = amax.data_ptr<int32_t>();
+    scalar_t *dr = grows.data_ptr<scalar_t>(), *d1 = gt1.data_ptr<scalar_t>(), *d2 = gt2.data_ptr<scalar_t>();
+    const int64_t jobs = (s.F + kBackwardColumns - 1) / kBackwardColumns;
+    at::parallel_for(0, jobs, 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t job = j0; job < j1; ++job) {
+        const int64_t f0 = job * kBackwardColumns, n = std::min(kBackwardColumns, s.F - f0);
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t tg = s.Gt == 1 ? 0 : g[b];
+          pair_backward_columns<scalar_t, scalar_t, kBackwardColumns>(
+              s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], f0, n, go + b * Q * s.F,
+              po + b * Q * s.F, am + b * M * s.F, dr + g[b] * s.L * s.F, d1, d2, PlainAdd{});
+        }
+      }
+    });
+  });
+  return {grows, gt1, gt2};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(relext, m) {
@@ -222,6 +324,13 @@ TORCH_LIBRARY(relext, m) {
         "Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, int padding_idx) -> Tensor");
   m.def("embed_concat_backward(Tensor grad, Tensor words, Tensor pos1, Tensor pos2, Tensor? tags, "
         "int[] rows, int[] widths, int padding_idx, bool deterministic) -> (Tensor, Tensor, Tensor, Tensor)");
+  // Sentence-shared convolution + activation + pooling per pair (pair_conv_pool.h).
+  // Returns (pooled [B, Q*F], argmax [B, M, F] int32); the argmax feeds the backward.
+  m.def("pair_conv_pool(Tensor rows, Tensor group, Tensor pos1, Tensor pos2, Tensor table1, Tensor table2, "
+        "Tensor lengths, Tensor? cuts, int pad_left, int activation, int pool) -> (Tensor, Tensor)");
+  m.def("pair_conv_pool_backward(Tensor grad, Tensor pooled, Tensor argmax, Tensor rows, Tensor group, "
+        "Tensor pos1, Tensor pos2, Tensor table1, Tensor table2, Tensor lengths, int pad_left, int activation, "
+        "int pool) -> (Tensor, Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(relext, CPU, m) {
@@ -229,6 +338,8 @@ TORCH_LIBRARY_IMPL(relext, CPU, m) {
   m.impl("ranking_loss_backward", &ranking_loss_backward_cpu);
   m.impl("embed_concat", &embed_concat_cpu);
   m.impl("embed_concat_backward", &embed_concat_backward_cpu);
+  m.impl("pair_conv_pool", &pair_conv_pool_cpu);
+  m.impl("pair_conv_pool_backward", &pair_conv_pool_backward_cpu);
 }
 
 }  // namespace relext

@@ -197,6 +197,88 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> embed_concat_backward
   return {acc[0].to(dtype), acc[1].to(dtype), acc[2].to(dtype), acc[3].to(dtype)};
 }
 
+// ---- pair_conv_pool ------------------------------------------------------------
+
+void check_values_cuda(const at::Tensor& t, int64_t lo, int64_t hi, const char* name) {
+  TORCH_CHECK_INDEX(!((t < lo) | (t >= hi)).any().item<bool>(), "pair_conv_pool: a value of ", name,
+                    " is outside [", lo, ", ", hi, ")");
+}
+
+PairConvShape pair_shape(const at::Tensor& rows, const at::Tensor& table, int64_t pad_left, int64_t activation,
+                         int64_t pool) {
+  return PairConvShape{rows.size(0), rows.size(1), rows.size(2), table.size(0), table.size(1), table.size(2),
+                       pad_left, static_cast<int>(activation), static_cast<int>(pool)};
+}
+
+int64_t column_threads(int64_t F) { return std::min<int64_t>(256, std::max<int64_t>(32, (F + 31) / 32 * 32)); }
+
+std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cuda(const at::Tensor& rows_, const at::Tensor& group_,
+                                                       const at::Tensor& pos1_, const at::Tensor& pos2_,
+                                                       const at::Tensor& table1_, const at::Tensor& table2_,
+                                                       const at::Tensor& lengths_,
+                                                       const std::optional<at::Tensor>& cuts_, int64_t pad_left,
+                                                       int64_t activation, int64_t pool) {
+  check_pair_inputs(rows_, group_, pos1_, pos2_, table1_, table2_, lengths_, cuts_, pad_left, activation, pool);
+  c10::cuda::CUDAGuard guard(rows_.device());
+  const auto rows = rows_.contiguous(), group = group_.contiguous(), pos1 = pos1_.contiguous(),
+             pos2 = pos2_.contiguous(), table1 = table1_.contiguous(), table2 = table2_.contiguous(),
+             lengths = lengths_.contiguous();
+  const auto cuts = cuts_ ? cuts_->contiguous() : at::Tensor();
+  const PairConvShape s = pair_shape(rows, table1, pad_left, activation, pool);
+  const int64_t B = group.size(0);
+  check_values_cuda(group, 0, s.G, "group");
+  check_values_cuda(pos1, 0, s.P, "pos1");
+  check_values_cuda(pos2, 0, s.P, "pos2");
+  check_values_cuda(lengths, 0, s.L + 1, "lengths");
+  auto out = at::empty({B, pooled_blocks(s.pool) * s.F}, rows.options());
+  auto amax = at::empty({B, max_blocks(s.pool), s.F}, rows.options().dtype(at::kInt));
+  if (B == 0 || s.F == 0) return {out, amax};
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(), "pair_conv_pool_cuda", [&] {
+    using A = at::opmath_type<scalar_t>;
+    cuda::pair_forward_kernel<scalar_t, A><<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
+        s, rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
+        group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(), lengths.data_ptr<int64_t>(),
+        cuts.defined() ? cuts.data_ptr<int64_t>() : nullptr, B, out.data_ptr<scalar_t>(), amax.data_ptr<int32_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {out, amax};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_conv_pool_backward_cuda(
+    const at::Tensor& grad_, const at::Tensor& pooled_, const at::Tensor& amax_, const at::Tensor& rows_,
+    const at::Tensor& group_, const at::Tensor& pos1_, const at::Tensor& pos2_, const at::Tensor& table1_,
+    const at::Tensor& table2_, const at::Tensor& lengths_, int64_t pad_left, int64_t activation, int64_t pool) {
+  c10::cuda::CUDAGuard guard(rows_.device());
+  const auto grad = grad_.contiguous(), pooled = pooled_.contiguous(), amax = amax_.contiguous(),
+             rows = rows_.contiguous(), group = group_.contiguous(), pos1 = pos1_.contiguous(),
+             pos2 = pos2_.contiguous(), table1 = table1_.contiguous(), table2 = table2_.contiguous(),
+             lengths = lengths_.contiguous();
+  const PairConvShape s = pair_shape(rows, table1, pad_left, activation, pool);
+  const int64_t B = group.size(0);
+  TORCH_CHECK(grad.sizes() == pooled.sizes() && grad.size(0) == B && grad.size(1) == pooled_blocks(s.pool) * s.F,
+              "pair_conv_pool_backward: grad must be [B, ", pooled_blocks(s.pool) * s.F, "], got ", grad.sizes());
+  // Accumulate in float (double for double), then cast to the storage type.
+  const auto acc_type = rows.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  auto grows = at::zeros(rows.sizes(), rows.options().dtype(acc_type));
+  auto gt1 = at::zeros(table1.sizes(), rows.options().dtype(acc_type));
+  auto gt2 = at::zeros(table2.sizes(), rows.options().dtype(acc_type));
+  if (B > 0 && s.F > 0) {
+    auto stream = c10::cuda::getCurrentCUDAStream();
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(), "pair_conv_pool_backward_cuda", [&] {
+      using A = at::opmath_type<scalar_t>;
+      cuda::pair_backward_kernel<scalar_t, A><<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
+          s, grad.data_ptr<scalar_t>(), pooled.data_ptr<scalar_t>(), amax.data_ptr<int32_t>(),
+          rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
+          group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(),
+          lengths.data_ptr<int64_t>(), B, grows.data_ptr<A>(), gt1.data_ptr<A>(), gt2.data_ptr<A>());
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  }
+  const auto dtype = rows.scalar_type();
+  return {grows.to(dtype), gt1.to(dtype), gt2.to(dtype)};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(relext, CUDA, m) {
@@ -204,6 +286,8 @@ TORCH_LIBRARY_IMPL(relext, CUDA, m) {
   m.impl("ranking_loss_backward", &ranking_loss_backward_cuda);
   m.impl("embed_concat", &embed_concat_cuda);
   m.impl("embed_concat_backward", &embed_concat_backward_cuda);
+  m.impl("pair_conv_pool", &pair_conv_pool_cuda);
+  m.impl("pair_conv_pool_backward", &pair_conv_pool_backward_cuda);
 }
 
 }  // namespace relext

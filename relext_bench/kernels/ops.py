@@ -67,6 +67,18 @@ def _register() -> None:
 
     torch.library.register_autograd(lib + "embed_concat", _ec_backward, setup_context=_ec_setup)
 
+    @torch.library.register_fake(lib + "pair_conv_pool")
+    def _(rows, group, pos1, pos2, table1, table2, lengths, cuts, pad_left, activation, pool):
+        B, F = group.shape[0], rows.shape[2]
+        blocks, maxes = {0: (1, 1), 1: (1, 0), 2: (2, 1), 3: (3, 3)}[pool]
+        return rows.new_empty(B, blocks * F), rows.new_empty(B, maxes, F, dtype=torch.int32)
+
+    @torch.library.register_fake(lib + "pair_conv_pool_backward")
+    def _(grad, pooled, argmax, rows, group, pos1, pos2, table1, table2, lengths, pad_left, activation, pool):
+        return torch.empty_like(rows), torch.empty_like(table1), torch.empty_like(table2)
+
+    torch.library.register_autograd(lib + "pair_conv_pool", _pc_backward, setup_context=_pc_setup)
+
 
 # Autograd. The setup_context and backward of each op are registered on the op (for
 # torch.compile, opcheck and direct torch.ops calls) and serve the eager
@@ -106,6 +118,24 @@ def _ec_backward(ctx, grad):
     return (*tables, None, None, None, None, None)
 
 
+def _pc_save(ctx, inputs, output):
+    rows, group, pos1, pos2, table1, table2, lengths, cuts, pad_left, activation, pool = inputs
+    ctx.options = (pad_left, activation, pool)
+    ctx.save_for_backward(output[0], output[1], rows, group, pos1, pos2, table1, table2, lengths)
+
+
+def _pc_setup(ctx, inputs, output):
+    ctx.mark_non_differentiable(output[1])
+    _pc_save(ctx, inputs, output)
+
+
+def _pc_backward(ctx, grad, *_):  # the argmax output gets no gradient
+    pooled, argmax, rows, group, pos1, pos2, table1, table2, lengths = ctx.saved_tensors
+    g_rows, g1, g2 = torch.ops.relext.pair_conv_pool_backward(
+        grad, pooled, argmax, rows, group, pos1, pos2, table1, table2, lengths, *ctx.options)
+    return g_rows, None, None, None, g1, g2, None, None, None, None, None
+
+
 # Eager calls go through these autograd.Functions instead of the op's registered
 # autograd. That one is a Python kernel the dispatcher calls back into, and at the
 # paper's batch size (256) the round trip costs more than the fused forward itself;
@@ -134,6 +164,16 @@ class _EmbedConcatFn(torch.autograd.Function):
         return _kernel(ctx, torch.ops.relext.embed_concat.default, _ec_setup, args)
 
     backward = staticmethod(_ec_backward)
+
+
+class _PairConvPoolFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, *args):
+        return _kernel(ctx, torch.ops.relext.pair_conv_pool.default, _pc_save, args)[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _pc_backward(ctx, grad)
 
 
 def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Tensor | None = None,
@@ -172,3 +212,26 @@ def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch
     if torch.compiler.is_compiling():
         return torch.ops.relext.embed_concat(*args)
     return _EmbedConcatFn.apply(*args)
+
+
+def pair_conv_pool(rows: torch.Tensor, group: torch.Tensor, pos1: torch.Tensor, pos2: torch.Tensor,
+                   table1: torch.Tensor, table2: torch.Tensor, lengths: torch.Tensor,
+                   cuts: torch.Tensor | None = None, pad_left: int = 0, activation: str = "none",
+                   pool: str = "max") -> torch.Tensor:
+    """Sentence-shared convolution for a batch of pairs: pooled features [B, Q * F].
+
+    Each pair's pre-activation at token t is rows[group[b], t] (its sentence's word and
+    tag terms of the convolution, bias included) plus, for each tap j of the width-K
+    filter, table1[., j, pos1[b, t + j - pad_left]] and the same for position 2 (index 0:
+    padding, adds nothing). Then `activation` (none, relu, tanh) and pooling over the
+    pair's first lengths[b] tokens: max, mean, max_mean ([max | mean]) or piecewise
+    (three max blocks cut at cuts[b]; an empty piece gives 0). Shapes: see
+    `reference.pair_conv_pool_reference`; the math is csrc/pair_conv_pool.h."""
+    act, how = reference.ACTIVATIONS.index(activation), reference.POOLS.index(pool)
+    if backend() == "reference":
+        return reference.pair_conv_pool_reference(rows, group, pos1, pos2, table1, table2, lengths, cuts,
+                                                  pad_left, activation, pool)
+    args = (rows, group, pos1, pos2, table1, table2, lengths, cuts, int(pad_left), act, how)
+    if torch.compiler.is_compiling():
+        return torch.ops.relext.pair_conv_pool(*args)[0]
+    return _PairConvPoolFn.apply(*args)
