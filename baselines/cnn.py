@@ -47,6 +47,11 @@ class CNN(RelationModel):
         feats = [masked_max(torch.tanh(same_conv(xt, conv)).transpose(1, 2), batch["mask"]) for conv in self.convs]
         return self.drop(torch.cat(feats, dim=1))
 
+    def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        # tanh after max pooling: the same value, since tanh is increasing.
+        feats = [torch.tanh(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs]
+        return self.drop(torch.cat(feats, dim=1))
+
 
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [100, 150, 230]),
@@ -55,4 +60,5 @@ def search_space(trial) -> dict:
 
 register(ModelEntry("cnn", lambda spec, sizes: CNN(spec, sizes, config_from(CNNConfig, spec)),
                     default_objective="ce", default_threshold=0.0,
-                    source="Zeng et al. 2014; Nguyen & Grishman 2015", search_space=search_space))
+                    source="Zeng et al. 2014; Nguyen & Grishman 2015", search_space=search_space,
+                    shared=True))

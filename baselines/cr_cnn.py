@@ -44,6 +44,9 @@ class CRCNN(RelationModel):
         h = same_conv(x.transpose(1, 2), self.conv).transpose(1, 2)
         return torch.tanh(masked_max(h, batch["mask"]))
 
+    def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.tanh(self.pair_conv(x, self.conv, batch, "none", "max"))
+
 
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [250, 500, 1000])}
@@ -51,4 +54,4 @@ def search_space(trial) -> dict:
 
 register(ModelEntry("cr_cnn", lambda spec, sizes: CRCNN(spec, sizes, config_from(CRCNNConfig, spec)),
                     default_objective="ranking", default_threshold=0.0,
-                    source="dos Santos et al. 2015", search_space=search_space))
+                    source="dos Santos et al. 2015", search_space=search_space, shared=True))

@@ -44,8 +44,7 @@ class PCNN(RelationModel):
     def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         h = same_conv(x.transpose(1, 2), self.conv).transpose(1, 2)  # [B, L, F]
         L = h.shape[1]
-        ends = torch.stack([batch["e1"][:, 1], batch["e2"][:, 1]], dim=1)
-        first, second = ends.min(dim=1).values, ends.max(dim=1).values
+        first, second = cuts(batch).unbind(dim=1)
         t = torch.arange(L, device=h.device)[None, :]
         mask = batch["mask"]
         pieces = [mask & (t < first[:, None]), mask & (t >= first[:, None]) & (t < second[:, None]),
@@ -56,6 +55,15 @@ class PCNN(RelationModel):
             pooled.append(torch.where(piece.any(dim=1, keepdim=True), m, torch.zeros_like(m)))
         return self.drop(torch.tanh(torch.cat(pooled, dim=1)))
 
+    def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.drop(torch.tanh(self.pair_conv(x, self.conv, batch, "none", "piecewise", cuts(batch))))
+
+
+def cuts(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[B, 2]: where the pieces end: the end of the first mention, of the second."""
+    ends = torch.stack([batch["e1"][:, 1], batch["e2"][:, 1]], dim=1)
+    return torch.stack([ends.min(dim=1).values, ends.max(dim=1).values], dim=1)
+
 
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [115, 230, 460]),
@@ -64,4 +72,4 @@ def search_space(trial) -> dict:
 
 register(ModelEntry("pcnn", lambda spec, sizes: PCNN(spec, sizes, config_from(PCNNConfig, spec)),
                     default_objective="ce", default_threshold=0.0, source="Zeng et al. 2015",
-                    search_space=search_space))
+                    search_space=search_space, shared=True))

@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "pair_conv_pool.h"
+
 namespace relext {
 
 inline void check_ranking_inputs(const at::Tensor& scores, const at::Tensor& labels,
@@ -36,6 +38,12 @@ inline void check_embed_inputs(const at::Tensor& words, const at::Tensor& pos1, 
   check_index(pos2, words, "pos2");
   TORCH_CHECK(tag_table.has_value() == tags.has_value(), "embed_concat: tag_table and tags go together");
   if (tags) check_index(*tags, words, "tags");
+}
+
+inline PairConvShape pair_shape(const at::Tensor& rows, const at::Tensor& table, int64_t pad_left,
+                                int64_t activation, int64_t pool) {
+  return PairConvShape{rows.size(0), rows.size(1), rows.size(2), table.size(0), table.size(1), table.size(2),
+                       pad_left, static_cast<int>(activation), static_cast<int>(pool)};
 }
 
 // pair_conv_pool: shapes and dtypes (values are range-checked by each device's kernel).

@@ -213,12 +213,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> embed_concat_backward
 
 // ---- pair_conv_pool ------------------------------------------------------------
 
-PairConvShape pair_shape(const at::Tensor& rows, const at::Tensor& table, int64_t pad_left, int64_t activation,
-                         int64_t pool) {
-  return PairConvShape{rows.size(0), rows.size(1), rows.size(2), table.size(0), table.size(1), table.size(2),
-                       pad_left, static_cast<int>(activation), static_cast<int>(pool)};
-}
-
 void check_values_cpu(const at::Tensor& t, int64_t lo, int64_t hi, const char* name) {
   const int64_t* p = t.data_ptr<int64_t>();
   for (int64_t k = 0; k < t.numel(); ++k) {

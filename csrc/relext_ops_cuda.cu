@@ -204,12 +204,6 @@ void check_values_cuda(const at::Tensor& t, int64_t lo, int64_t hi, const char* 
                     " is outside [", lo, ", ", hi, ")");
 }
 
-PairConvShape pair_shape(const at::Tensor& rows, const at::Tensor& table, int64_t pad_left, int64_t activation,
-                         int64_t pool) {
-  return PairConvShape{rows.size(0), rows.size(1), rows.size(2), table.size(0), table.size(1), table.size(2),
-                       pad_left, static_cast<int>(activation), static_cast<int>(pool)};
-}
-
 int64_t column_threads(int64_t F) { return std::min<int64_t>(256, std::max<int64_t>(32, (F + 31) / 32 * 32)); }
 
 std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cuda(const at::Tensor& rows_, const at::Tensor& group_,

@@ -157,10 +157,24 @@ class InstanceSet:
                                    lengths=self.lengths[index], spans=self.spans[index],
                                    labels=self.labels[index])
 
-    def rows(self, index: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def rows(self, index: np.ndarray | None = None, grouped: bool = False) -> dict[str, np.ndarray]:
         """Padded rows for the selected instances: tokens, pos1, pos2, tags [n, L];
         lengths, labels [n]; e1, e2 [n, 2] mention spans relative to the window
-        (clipped to it). L is the policy's window, or the longest selected sentence."""
+        (clipped to it). L is the policy's window, or the longest selected sentence.
+
+        `grouped` adds the row groups of the shared encoder: instances with the same
+        sentence and window start read the same tokens, so they share one row group;
+        group [n] (each instance's group), group_tokens, group_tags [G, L]."""
+        out = self._rows(index)
+        if grouped:
+            sel = slice(None) if index is None else index
+            key = np.stack([self.sentence[sel], self.w0[sel]], axis=1)
+            _, first, group = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            out |= {"group": group.reshape(-1), "group_tokens": out["tokens"][first],
+                    "group_tags": out["tags"][first]}
+        return out
+
+    def _rows(self, index: np.ndarray | None) -> dict[str, np.ndarray]:
         sel = slice(None) if index is None else index
         w0, wl, labels = self.w0[sel], self.lengths[sel], self.labels[sel]
         s1, e1, s2, e2 = self.spans[sel].T

@@ -20,6 +20,24 @@ def backend() -> str:
     return _state["backend"]
 
 
+def kernels_for(device: torch.device | str) -> str:
+    """The kernels that run on a device: 'cpp' (CPU), 'cuda', or 'reference'. A CUDA
+    device without the CUDA kernels (torch without CUDA, no nvcc where it was built)
+    runs the reference, after one warning."""
+    which = backend()
+    if which == "reference":
+        return which
+    if torch.device(device).type != "cuda":
+        return "cpp"
+    if which == "cpp+cuda":
+        return "cuda"
+    if not _state.get("warned_cuda"):
+        _state["warned_cuda"] = "yes"
+        warnings.warn("relext-bench: the extension was built without its CUDA kernels; CUDA tensors "
+                      "run the pure-PyTorch reference kernels instead", stacklevel=3)
+    return "reference"
+
+
 def _load() -> str:
     if os.environ.get("RELEXT_BENCH_KERNELS") == "reference":
         return "reference"
@@ -186,7 +204,7 @@ def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, id_logits: torch.Te
     reduction: 'mean' or 'none' (per-instance losses)."""
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction is 'mean' or 'none', not {reduction!r}")
-    if backend() == "reference":
+    if kernels_for(scores.device) == "reference":
         per = reference.ranking_loss_reference(scores, labels, id_logits, m_pos, m_neg, gamma, id_weight)
         return per.mean() if reduction == "mean" else per
     args = (scores, labels, id_logits, float(m_pos), float(m_neg), float(gamma), float(id_weight),
@@ -205,7 +223,7 @@ def embed_concat(word_table: torch.Tensor, pos_table: torch.Tensor, words: torch
     Backward is deterministic when torch.use_deterministic_algorithms(True) is set."""
     if (tag_table is None) != (tags is None):
         raise ValueError("tag_table and tags go together")
-    if backend() == "reference":
+    if kernels_for(words.device) == "reference":
         return reference.embed_concat_reference(word_table, pos_table, pos2_table, tag_table,
                                                 words, pos1, pos2, tags, padding_idx)
     args = (word_table, pos_table, pos2_table, tag_table, words, pos1, pos2, tags, padding_idx)
@@ -228,7 +246,7 @@ def pair_conv_pool(rows: torch.Tensor, group: torch.Tensor, pos1: torch.Tensor, 
     (three max blocks cut at cuts[b]; an empty piece gives 0). Shapes: see
     `reference.pair_conv_pool_reference`; the math is csrc/pair_conv_pool.h."""
     act, how = reference.ACTIVATIONS.index(activation), reference.POOLS.index(pool)
-    if backend() == "reference":
+    if kernels_for(rows.device) == "reference":
         return reference.pair_conv_pool_reference(rows, group, pos1, pos2, table1, table2, lengths, cuts,
                                                   pad_left, activation, pool)
     args = (rows, group, pos1, pos2, table1, table2, lengths, cuts, int(pad_left), act, how)

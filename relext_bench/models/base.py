@@ -5,6 +5,17 @@ multi-task objective, identification logits); `predict` maps them to labels.
 Every model shares the input layer (word, two position and tag embeddings in one fused
 lookup, spatial dropout) and the heads; a model only defines `encode`, which turns the
 embedded tokens into one feature vector per instance.
+
+Encoders. `dense` embeds every pair's tokens and convolves them, pair by pair.
+`shared` (the convolution models' default) uses that a convolution is linear in its
+input channels: the word and tag terms depend only on the sentence, so they are
+convolved once per sentence (per window under a windowed policy) and shared by all its
+pairs; the position terms are lookups in small per-tap tables T_j = P . W_j^position;
+`relext::pair_conv_pool` adds them up per pair, applies the activation and pools
+(`pair_conv`). With the same weights in eval mode both encoders compute the same
+features. In training the one difference is spatial input dropout: `shared` draws one
+channel mask per row group (sentence or window) and batch, shared by its pairs;
+`dense` draws one per pair.
 """
 from __future__ import annotations
 
@@ -20,7 +31,7 @@ from torch import nn
 
 from relext_bench.data.instances import TAG_SCHEMES
 from relext_bench.errors import UserError
-from relext_bench.kernels import embed_concat
+from relext_bench.kernels import embed_concat, pair_conv_pool
 from relext_bench.models import objectives
 
 
@@ -53,8 +64,11 @@ class ModelSpec:
     predict_rule: str = "paper"
     threshold: float | None = None  # None: the model's default
     params: tuple[tuple[str, object], ...] = ()
+    encoder: str = "shared"  # resolves to "dense" for models without a shared encoder
 
     def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise UserError(f"unknown encoder {self.encoder!r} (one of {', '.join(ENCODERS)})")
         if self.tags not in TAG_SCHEMES:
             raise UserError(f"unknown tag scheme {self.tags!r} (one of {', '.join(TAG_SCHEMES)})")
         if self.objective is not None and self.objective not in objectives.OBJECTIVES:
@@ -76,7 +90,8 @@ class ModelSpec:
         threshold = self.threshold
         if threshold is None:
             threshold = entry.default_threshold if objective != "ce" else 0.0
-        return dataclasses.replace(self, objective=objective, threshold=threshold)
+        encoder = self.encoder if entry.shared else "dense"
+        return dataclasses.replace(self, objective=objective, threshold=threshold, encoder=encoder)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -84,13 +99,21 @@ class ModelSpec:
         return d
 
     def key(self) -> str:
-        blob = json.dumps(self.resolved().to_dict(), sort_keys=True, default=str).encode()
+        d = self.resolved().to_dict()
+        if d["encoder"] == "dense":  # runs stored before encoders existed were dense: same keys
+            del d["encoder"]
+        blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def label(self) -> str:
         s = self.resolved()
         extra = "".join(f",{k}={v}" for k, v in s.params)
+        if s.encoder == "dense" and MODELS[s.name].shared:
+            extra += ",enc=dense"
         return f"{s.name}[tags={s.tags},obj={s.objective}{extra}]"
+
+
+ENCODERS = ("shared", "dense")
 
 
 class Output(NamedTuple):
@@ -135,6 +158,11 @@ class RelationModel(nn.Module):
         `lengths`, and the mention spans `e1`, `e2` [B, 2] relative to the window."""
         raise NotImplementedError
 
+    def encode_shared(self, x: SharedInput, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The `shared` encoder (models whose entry says `shared=True`): the same
+        features as `encode`, from `pair_conv` over each of the model's convolutions."""
+        raise NotImplementedError
+
     # ---- shared -------------------------------------------------------------------
     def embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = embed_concat(self.words, self.positions, batch["tokens"], batch["pos1"], batch["pos2"],
@@ -146,8 +174,47 @@ class RelationModel(nn.Module):
             x = x * keep / (1 - self.input_dropout)
         return x
 
+    def shared_input(self, batch: dict[str, torch.Tensor]) -> SharedInput:
+        """The input of the `shared` encoder: word and tag channels of each row group
+        (batch `group_tokens`, `group_tags` [G, L]) and the position table as each
+        position stream sees it (padding row zero, as `embed_concat` gives)."""
+        tokens = batch["group_tokens"]
+        parts = [nn.functional.embedding(tokens, self.words) * (tokens != 0).unsqueeze(-1)]
+        if self.tag_table is not None:
+            tags = batch["group_tags"]
+            parts.append(nn.functional.embedding(tags, self.tag_table) * (tags != 0).unsqueeze(-1))
+        x = torch.cat(parts, dim=-1)  # [G, L, Dw + Dt]
+        rows = torch.arange(self.positions.shape[0], device=x.device)
+        table = (self.positions * (rows != 0).unsqueeze(-1)).unsqueeze(0)  # [1, P, Dp]
+        p1 = p2 = table
+        if self.training and self.input_dropout > 0:
+            # One channel mask per row group, shared by its pairs (the dense path: per pair).
+            keep = torch.empty(x.shape[0], 1, self.input_width, device=x.device).bernoulli_(1 - self.input_dropout)
+            keep = keep / (1 - self.input_dropout)
+            dw, dp = self.word_dim, self.position_dim
+            x = x * torch.cat([keep[..., :dw], keep[..., dw + 2 * dp:]], dim=-1)
+            p1, p2 = table * keep[..., dw:dw + dp], table * keep[..., dw + dp:dw + 2 * dp]  # [G, P, Dp]
+        return SharedInput(x.transpose(1, 2), p1, p2)
+
+    def pair_conv(self, x: SharedInput, conv: nn.Conv1d, batch: dict[str, torch.Tensor], activation: str,
+                  pool: str, cuts: torch.Tensor | None = None) -> torch.Tensor:
+        """`activation(same_conv(embedded pair))` pooled, computed the shared way:
+        [B, Q * F] (Q = 2 for max_mean, 3 for piecewise, else 1)."""
+        w = conv.weight  # [F, input_width, K]: channels word | pos1 | pos2 | tag
+        dw, dp, k = self.word_dim, self.position_dim, w.shape[2]
+        w_rows = torch.cat([w[:, :dw], w[:, dw + 2 * dp:]], dim=1)
+        rows = nn.functional.conv1d(nn.functional.pad(x.rows, ((k - 1) // 2, k // 2)), w_rows, conv.bias)
+        t1 = torch.einsum("gpd,fdk->gkpf", x.pos1, w[:, dw:dw + dp])  # [Gt, K, P, F]
+        t2 = torch.einsum("gpd,fdk->gkpf", x.pos2, w[:, dw + dp:dw + 2 * dp])
+        return pair_conv_pool(rows.transpose(1, 2).contiguous(), batch["group"], batch["pos1"], batch["pos2"],
+                              t1.contiguous(), t2.contiguous(), batch["lengths"], cuts, (k - 1) // 2,
+                              activation, pool)
+
     def forward(self, batch: dict[str, torch.Tensor]) -> Output:
-        features = self.encode(self.embed(batch), batch)
+        if self.spec.encoder == "shared":
+            features = self.encode_shared(self.shared_input(batch), batch)
+        else:
+            features = self.encode(self.embed(batch), batch)
         return Output(self.classifier(features), self.identifier(features) if self.identifier is not None else None)
 
     def loss(self, out: Output, labels: torch.Tensor) -> torch.Tensor:
@@ -158,6 +225,12 @@ class RelationModel(nn.Module):
                                   self.spec.threshold, self.spec.predict_rule)
 
 
+class SharedInput(NamedTuple):
+    rows: torch.Tensor  # [G, Dw + Dt, L]: word and tag channels per row group, channels first
+    pos1: torch.Tensor  # [Gt, P, Dp]: the position table as the position-1 channels see it
+    pos2: torch.Tensor  # [Gt, P, Dp]: Gt is 1, or G under input dropout (one mask per group)
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
@@ -166,6 +239,7 @@ class ModelEntry:
     default_threshold: float
     source: str
     search_space: Callable | None = field(default=None)
+    shared: bool = False  # has a `shared` encoder (encode_shared)
 
 
 MODELS: dict[str, ModelEntry] = {}

@@ -66,6 +66,10 @@ class Ye2019(RelationModel):
             pooled += [masked_max(h, mask), masked_mean(h, mask)]
         return self.mlp(torch.cat(pooled, dim=1))
 
+    def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        pooled = [self.pair_conv(x, conv, batch, "relu", "max_mean") for conv in self.convs]  # [B, 2F] each
+        return self.mlp(torch.cat(pooled, dim=1))
+
 
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [32, 64, 128]),
@@ -77,6 +81,6 @@ register(ModelEntry(
     name="ye2019",
     make=lambda spec, sizes: Ye2019(spec, sizes, config_from(Ye2019Config, spec)),
     default_objective="multitask", default_threshold=0.5,
-    source="Ye et al. 2019 (ACL), the authors' released script", search_space=search_space))
+    source="Ye et al. 2019 (ACL), the authors' released script", search_space=search_space, shared=True))
 
 __all__ = ["Ye2019", "Ye2019Config", "ModelSpec", "Sizes"]

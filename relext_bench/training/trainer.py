@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
-from relext_bench.kernels import backend
+from relext_bench.kernels import kernels_for
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import Partition, Protocol
@@ -46,8 +46,9 @@ class TrainingFailed(Exception):
     pass
 
 
-def to_batch(instances: InstanceSet, index: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
-    rows = instances.rows(index)
+def to_batch(instances: InstanceSet, index: np.ndarray, device: torch.device,
+             grouped: bool = False) -> dict[str, torch.Tensor]:
+    rows = instances.rows(index, grouped=grouped)
     batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in rows.items()}
     batch["mask"] = torch.arange(batch["tokens"].shape[1], device=device)[None, :] < batch["lengths"][:, None]
     return batch
@@ -66,6 +67,49 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator
         part = part[np.argsort(lengths[part], kind="stable")]
         batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Generator | None = None,
+                     lengths: np.ndarray | None = None) -> list[np.ndarray]:
+    """Sentence-grouped batches, for the shared encoder: whole sentences packed into
+    batches of at most `batch_size` instances (a sentence with more is split). With
+    `rng` (training): sentences in random order, then the batches shuffled. Without
+    (prediction): sentences by length (`lengths` of their instances), so that a batch
+    pads little. A sentence's instances keep their order."""
+    order = np.argsort(sentence, kind="stable")
+    ids, starts = np.unique(sentence[order], return_index=True)
+    members = np.split(order, starts[1:]) if len(order) else []
+    if rng is not None:
+        members = [members[i] for i in rng.permutation(len(members))]
+    elif lengths is not None:
+        members.sort(key=lambda m: int(lengths[m].max()))
+    batches, current, size = [], [], 0
+    for m in members:
+        for piece in (m[i:i + batch_size] for i in range(0, len(m), batch_size)):
+            if size + len(piece) > batch_size and current:
+                batches.append(np.concatenate(current))
+                current, size = [], 0
+            current.append(piece)
+            size += len(piece)
+    if current:
+        batches.append(np.concatenate(current))
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`cpu`, `cuda` (or `cuda:N`), or `auto`: CUDA when a device is available."""
+    from relext_bench.errors import UserError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: this torch has no CUDA device available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r}: use cpu, cuda, cuda:N or auto") from None
 
 
 def subsample_negatives(instances: InstanceSet, ratio: float, seed: int) -> InstanceSet:
@@ -91,15 +135,22 @@ def _optimizer(cfg: TrainConfig, params):
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
+def _grouped(model) -> bool:
+    return model.spec.encoder == "shared"
+
+
 @torch.no_grad()
 def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np.ndarray, float]:
     """Predicted labels and the mean loss over the set."""
     model.eval()
-    order = np.argsort(instances.lengths, kind="stable")  # batches of similar length
+    if _grouped(model):
+        batches = sentence_batches(instances.sentence, cfg.eval_batch_size, lengths=instances.lengths)
+    else:  # batches of similar length
+        order = np.argsort(instances.lengths, kind="stable")
+        batches = [order[i:i + cfg.eval_batch_size] for i in range(0, len(instances), cfg.eval_batch_size)]
     preds, total = np.zeros(len(instances), dtype=np.int64), 0.0
-    for start in range(0, len(instances), cfg.eval_batch_size):
-        index = order[start:start + cfg.eval_batch_size]
-        batch = to_batch(instances, index, device)
+    for index in batches:
+        batch = to_batch(instances, index, device, _grouped(model))
         out = model(batch)
         total += float(model.loss(out, batch["labels"])) * len(index)
         preds[index] = model.predict(out).cpu().numpy()
@@ -107,7 +158,7 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 
 
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
-              cfg: TrainConfig = TrainConfig(), device: str = "cpu", extra: dict | None = None,
+              cfg: TrainConfig = TrainConfig(), device: str = "auto", extra: dict | None = None,
               neg_ratio: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
     """Trains and evaluates one run; returns its record (a failure is a record too).
 
@@ -117,7 +168,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     spec = spec.resolved()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    dev_ = torch.device(device)
+    dev_ = resolve_device(device)
     policy = protocol.policy.replace(tags=spec.tags)
     record = {
         "version": RECORD_VERSION, "status": "running",
@@ -126,7 +177,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
         "policy": policy.to_dict() | {"digest": policy.digest()},
         "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
-        "train_config": asdict(cfg), "seed": seed, **(extra or {}),
+        "train_config": asdict(cfg), "seed": seed, "device": str(dev_), **(extra or {}),
     }
     timings = {}
     t0 = time.perf_counter()
@@ -159,10 +210,14 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         for epoch in bar:
             model.train()
             total, seen, te = 0.0, 0, time.perf_counter()
-            for k, index in enumerate(epoch_batches(train.lengths, cfg.batch_size, np_rng)):
+            if _grouped(model):
+                batches = sentence_batches(train.sentence, cfg.batch_size, np_rng)
+            else:
+                batches = epoch_batches(train.lengths, cfg.batch_size, np_rng)
+            for k, index in enumerate(batches):
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
-                batch = to_batch(train, index, dev_)
+                batch = to_batch(train, index, dev_, _grouped(model))
                 loss = model.loss(model(batch), batch["labels"])
                 value = loss.item()
                 if not math.isfinite(value):
@@ -194,7 +249,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     except TrainingFailed as e:
         record.update(status="failed", failure=str(e), curve=curve)
         record["timings"] = timings | {"train_s": time.perf_counter() - t1}
-        record["environment"] = environment(backend())
+        record["environment"] = environment(kernels_for(dev_))
         return record
     timings["train_s"] = time.perf_counter() - t1
     model.load_state_dict(best_state)
@@ -210,6 +265,6 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         dev=evaluate(dev.labels, dev_pred, builder.labels),
         test=evaluate(test.labels, test_pred, builder.labels),
         predictions={"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)},
-        environment=environment(backend()),
+        environment=environment(kernels_for(dev_)),
     )
     return record
