@@ -19,10 +19,13 @@ void instantiate() {
   embed_backward_atomic_kernel<S><<<1, 1>>>(nullptr, segs, Dest{}, 0, 0);
   embed_backward_sorted_kernel<S><<<1, 1>>>(nullptr, 0, nullptr, nullptr, nullptr, nullptr, 0, 0, 0, nullptr);
   PairConvShape shape{};
-  pair_forward_kernel<S, A><<<1, 1>>>(shape, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0,
-                                      nullptr, nullptr);
-  pair_backward_kernel<S, A><<<1, 1>>>(shape, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                       nullptr, nullptr, 0, nullptr, nullptr, nullptr);
+  dispatch_pair_modes(0, 0, [&](auto act, auto how) {  // every mode is instantiated
+    constexpr int ACT = decltype(act)::value, POOL = decltype(how)::value;
+    pair_forward_kernel<S, A, ACT, POOL><<<1, 1>>>(shape, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                                   nullptr, nullptr, 0, nullptr, nullptr);
+    pair_backward_kernel<S, A, ACT, POOL><<<1, 1>>>(shape, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                                    nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, nullptr);
+  });
 }
 
 template void instantiate<float, float>();

@@ -117,7 +117,7 @@ __global__ void embed_backward_sorted_kernel(const S* grad, int64_t grad_width, 
 // ---- pair_conv_pool ------------------------------------------------------------
 // One block per pair (grid-stride), one thread per filter column: reads of a sentence
 // row and of a table row are coalesced across the block.
-template <typename S, typename A>
+template <typename S, typename A, int ACT, int POOL>
 __global__ void pair_forward_kernel(PairConvShape s, const S* rows, const S* t1, const S* t2, const int64_t* group,
                                     const int64_t* pos1, const int64_t* pos2, const int64_t* lengths,
                                     const int64_t* cuts, int64_t B, S* out, int32_t* amax) {
@@ -125,7 +125,7 @@ __global__ void pair_forward_kernel(PairConvShape s, const S* rows, const S* t1,
   for (int64_t b = blockIdx.x; b < B; b += gridDim.x) {
     const int64_t g = group[b], tg = s.Gt == 1 ? 0 : g;
     for (int64_t f = threadIdx.x; f < s.F; f += blockDim.x) {
-      pair_forward_columns<S, A, 1>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg, lengths[b],
+      pair_forward_columns<S, A, 1, ACT, POOL>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg, lengths[b],
                                     cuts ? cuts[2 * b] : 0, cuts ? cuts[2 * b + 1] : 0, f, 1, out + b * Q * s.F,
                                     amax + b * M * s.F);
     }
@@ -145,7 +145,7 @@ struct AtomicAdd {
   }
 };
 
-template <typename S, typename A>
+template <typename S, typename A, int ACT, int POOL>
 __global__ void pair_backward_kernel(PairConvShape s, const S* grad, const S* pooled, const int32_t* amax,
                                      const S* rows, const S* t1, const S* t2, const int64_t* group,
                                      const int64_t* pos1, const int64_t* pos2, const int64_t* lengths, int64_t B,
@@ -154,7 +154,7 @@ __global__ void pair_backward_kernel(PairConvShape s, const S* grad, const S* po
   for (int64_t b = blockIdx.x; b < B; b += gridDim.x) {
     const int64_t g = group[b], tg = s.Gt == 1 ? 0 : g;
     for (int64_t f = threadIdx.x; f < s.F; f += blockDim.x) {
-      pair_backward_columns<S, A, 1>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg,
+      pair_backward_columns<S, A, 1, ACT, POOL>(s, rows + g * s.L * s.F, t1, t2, pos1 + b * s.L, pos2 + b * s.L, tg,
                                      lengths[b], f, 1, grad + b * Q * s.F, pooled + b * Q * s.F,
                                      amax + b * M * s.F, grows + g * s.L * s.F, gt1, gt2, AtomicAdd{});
     }

@@ -13,6 +13,8 @@
 //   argmax  [B, M, F]      int32, the token each max block took (-1: empty piece)
 // Output token t of a 'same' convolution of width K reads input tokens t + j - pad_left.
 #pragma once
+#include <type_traits>
+
 #include "common.h"
 
 namespace relext {
@@ -46,9 +48,6 @@ RELEXT_HD A activate_grad(A y, int activation) {
   return A(1);
 }
 
-// PCNN's pieces: up to the first cut, up to the second, the rest.
-RELEXT_HD int piece_of(int64_t t, int64_t cut1, int64_t cut2) { return t < cut1 ? 0 : t < cut2 ? 1 : 2; }
-
 // Row offset of tap j, position index i in a table of group tg ([Gt, K, P, F]).
 RELEXT_HD int64_t table_row(const PairConvShape& s, int64_t tg, int64_t j, int64_t i) {
   return ((tg * s.K + j) * s.P + i) * s.F;
@@ -80,6 +79,69 @@ RELEXT_HD void pair_preactivation(const PairConvShape& s, const S* rows_g, const
   }
 }
 
+// The token range [lo, hi) of pooled max block q: the whole pair, or PCNN's piece q
+// (up to cut1, up to cut2, the rest; a piece outside the pair is empty).
+RELEXT_HD void block_range(int pool, int q, int64_t length, int64_t cut1, int64_t cut2, int64_t* lo, int64_t* hi) {
+  if (pool != kPoolPiecewise) {
+    *lo = 0;
+    *hi = length;
+    return;
+  }
+  const int64_t b1 = cut1 < 0 ? 0 : cut1 > length ? length : cut1;
+  const int64_t b2 = cut2 < b1 ? b1 : cut2 > length ? length : cut2;
+  *lo = q == 0 ? 0 : q == 1 ? b1 : b2;
+  *hi = q == 0 ? b1 : q == 1 ? b2 : length;
+}
+
+// Forward of one pair over columns [f0, f0 + n), n <= N: activation and pooling.
+// out points at the pair's pooled row, amax at its argmax rows ([M, F]). ACT and POOL
+// are compile-time, so that the loops over columns have no branches and vectorise.
+template <typename S, typename A, int N, int ACT, int POOL>
+RELEXT_HD void pair_forward_columns(const PairConvShape& s, const S* rows_g, const S* t1, const S* t2,
+                                    const int64_t* p1, const int64_t* p2, int64_t tg, int64_t length,
+                                    int64_t cut1, int64_t cut2, int64_t f0, int64_t n, S* out, int32_t* amax) {
+  constexpr bool kMax = POOL != kPoolMean, kMean = POOL == kPoolMean || POOL == kPoolMaxMean;
+  constexpr int kBlocks = POOL == kPoolPiecewise ? 3 : 1;
+  const int64_t F = s.F;
+  A h[N], best[N], sum[N];
+  int32_t arg[N];
+  for (int64_t c = 0; c < n; ++c) sum[c] = A(0);
+  for (int q = 0; q < kBlocks; ++q) {
+    int64_t lo, hi;
+    block_range(POOL, q, length, cut1, cut2, &lo, &hi);
+    for (int64_t c = 0; c < n; ++c) {
+      best[c] = -INFINITY;
+      arg[c] = -1;
+    }
+    for (int64_t t = lo; t < hi; ++t) {
+      pair_preactivation<S, A>(s, rows_g, t1, t2, p1, p2, tg, t, f0, n, h);
+      const int32_t tt = static_cast<int32_t>(t);
+      for (int64_t c = 0; c < n; ++c) {
+        const A y = activate(h[c], ACT);
+        if (kMean) sum[c] += y;
+        if (kMax) {
+          const bool gt = y > best[c] || y != y;  // ties: the first token; NaN wins and stays, as in amax
+          best[c] = gt ? y : best[c];
+          arg[c] = gt ? tt : arg[c];
+        }
+      }
+    }
+    if (kMax) {
+      for (int64_t c = 0; c < n; ++c) {
+        // An empty piece pools to 0; a max over no token is -inf, as a masked max.
+        const A v = (POOL == kPoolPiecewise && arg[c] < 0) ? A(0) : best[c];
+        out[q * F + f0 + c] = static_cast<S>(v);
+        amax[q * F + f0 + c] = arg[c];
+      }
+    }
+  }
+  if (kMean) {
+    const A inv = length > 0 ? A(1) / static_cast<A>(length) : A(0);
+    const int64_t block = POOL == kPoolMaxMean ? 1 : 0;
+    for (int64_t c = 0; c < n; ++c) out[block * F + f0 + c] = static_cast<S>(sum[c] * inv);
+  }
+}
+
 // Plain accumulation (CPU: each gradient element has one writer); CUDA passes an atomic one.
 struct PlainAdd {
   template <typename A>
@@ -107,83 +169,55 @@ RELEXT_HD void pair_scatter(const PairConvShape& s, A* grows_g, A* gt1, A* gt2, 
   }
 }
 
-// Forward of one pair over columns [f0, f0 + n), n <= N: activation and pooling.
-// out points at the pair's pooled row, amax at its argmax rows ([M, F]).
-template <typename S, typename A, int N>
-RELEXT_HD void pair_forward_columns(const PairConvShape& s, const S* rows_g, const S* t1, const S* t2,
-                                    const int64_t* p1, const int64_t* p2, int64_t tg, int64_t length,
-                                    int64_t cut1, int64_t cut2, int64_t f0, int64_t n, S* out, int32_t* amax) {
-  A h[N], best[3][N], sum[N];
-  int32_t arg[3][N];
-  for (int64_t c = 0; c < n; ++c) {
-    sum[c] = A(0);
-    for (int q = 0; q < 3; ++q) {
-      best[q][c] = A(0);
-      arg[q][c] = -1;
-    }
-  }
-  const bool want_max = s.pool != kPoolMean, want_mean = s.pool == kPoolMean || s.pool == kPoolMaxMean;
-  for (int64_t t = 0; t < length; ++t) {
-    pair_preactivation<S, A>(s, rows_g, t1, t2, p1, p2, tg, t, f0, n, h);
-    const int q = s.pool == kPoolPiecewise ? piece_of(t, cut1, cut2) : 0;
-    for (int64_t c = 0; c < n; ++c) {
-      const A y = activate(h[c], s.activation);
-      if (want_mean) sum[c] += y;
-      if (want_max && (arg[q][c] < 0 || y > best[q][c])) {
-        best[q][c] = y;
-        arg[q][c] = static_cast<int32_t>(t);
-      }
-    }
-  }
-  const int64_t F = s.F;
-  const A inv = length > 0 ? A(1) / static_cast<A>(length) : A(0);
-  for (int64_t c = 0; c < n; ++c) {
-    const int64_t f = f0 + c;
-    if (s.pool == kPoolMean) {
-      out[f] = static_cast<S>(sum[c] * inv);
-    } else if (s.pool == kPoolPiecewise) {
-      for (int q = 0; q < 3; ++q) {  // an empty piece pools to 0
-        out[q * F + f] = static_cast<S>(arg[q][c] < 0 ? A(0) : best[q][c]);
-        amax[q * F + f] = arg[q][c];
-      }
-    } else {  // no valid token: -inf, as a masked max over nothing
-      out[f] = static_cast<S>(arg[0][c] < 0 ? -INFINITY : best[0][c]);
-      amax[f] = arg[0][c];
-      if (s.pool == kPoolMaxMean) out[F + f] = static_cast<S>(sum[c] * inv);
-    }
-  }
-}
-
 // Backward of one pair over columns [f0, f0 + n), n <= N: the pooled gradient `grad`
 // (the pair's row) goes back through pooling and activation to every token it came
 // from, and from there to the sentence row and the position-table rows (Add accumulates).
 // Max blocks send it to their argmax token; a mean block recomputes the activations.
-template <typename S, typename A, int N, typename Add>
+template <typename S, typename A, int N, int ACT, int POOL, typename Add>
 RELEXT_HD void pair_backward_columns(const PairConvShape& s, const S* rows_g, const S* t1, const S* t2,
                                      const int64_t* p1, const int64_t* p2, int64_t tg, int64_t length,
                                      int64_t f0, int64_t n, const S* grad, const S* pooled,
                                      const int32_t* amax, A* grows_g, A* gt1, A* gt2, const Add& add) {
   const int64_t F = s.F;
   A d[N];
-  for (int64_t q = 0; q < max_blocks(s.pool); ++q) {
+  for (int64_t q = 0; q < max_blocks(POOL); ++q) {
     for (int64_t c = 0; c < n; ++c) {
       const int64_t f = f0 + c;
       const int32_t t = amax[q * F + f];
       if (t < 0) continue;
-      d[0] = static_cast<A>(grad[q * F + f]) * activate_grad(static_cast<A>(pooled[q * F + f]), s.activation);
+      d[0] = static_cast<A>(grad[q * F + f]) * activate_grad(static_cast<A>(pooled[q * F + f]), ACT);
       pair_scatter<A>(s, grows_g, gt1, gt2, p1, p2, tg, t, f, 1, d, add);
     }
   }
-  if (s.pool != kPoolMean && s.pool != kPoolMaxMean) return;
-  const int64_t mean_block = s.pool == kPoolMaxMean ? 1 : 0;
+  if (POOL != kPoolMean && POOL != kPoolMaxMean) return;
+  const int64_t mean_block = POOL == kPoolMaxMean ? 1 : 0;
   if (length <= 0) return;
   A g[N], h[N];
   const A inv = A(1) / static_cast<A>(length);
   for (int64_t c = 0; c < n; ++c) g[c] = static_cast<A>(grad[mean_block * F + f0 + c]) * inv;
   for (int64_t t = 0; t < length; ++t) {
     pair_preactivation<S, A>(s, rows_g, t1, t2, p1, p2, tg, t, f0, n, h);
-    for (int64_t c = 0; c < n; ++c) d[c] = g[c] * activate_grad(activate(h[c], s.activation), s.activation);
+    for (int64_t c = 0; c < n; ++c) d[c] = g[c] * activate_grad(activate(h[c], ACT), ACT);
     pair_scatter<A>(s, grows_g, gt1, gt2, p1, p2, tg, t, f0, n, d, add);
+  }
+}
+
+// Calls f(act, pool) with both as std::integral_constant: one instantiation per mode.
+template <typename Fn>
+void dispatch_pair_modes(int activation, int pool, Fn&& f) {
+  using std::integral_constant;
+  auto with_pool = [&](auto act) {
+    switch (pool) {
+      case kPoolMax: return f(act, integral_constant<int, kPoolMax>{});
+      case kPoolMean: return f(act, integral_constant<int, kPoolMean>{});
+      case kPoolMaxMean: return f(act, integral_constant<int, kPoolMaxMean>{});
+      default: return f(act, integral_constant<int, kPoolPiecewise>{});
+    }
+  };
+  switch (activation) {
+    case kActNone: return with_pool(integral_constant<int, kActNone>{});
+    case kActRelu: return with_pool(integral_constant<int, kActRelu>{});
+    default: return with_pool(integral_constant<int, kActTanh>{});
   }
 }
 

@@ -222,7 +222,7 @@ void check_values_cpu(const at::Tensor& t, int64_t lo, int64_t hi, const char* n
 }
 
 constexpr int64_t kForwardColumns = 64;   // columns per pass of a pair (stack accumulators)
-constexpr int64_t kBackwardColumns = 16;  // columns per backward job: one writer per gradient element
+constexpr int64_t kBackwardColumns = 32;  // columns per backward job: one writer per gradient element
 
 std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cpu(const at::Tensor& rows_, const at::Tensor& group_,
                                                       const at::Tensor& pos1_, const at::Tensor& pos2_,
@@ -252,16 +252,19 @@ std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cpu(const at::Tensor& rows_, c
     scalar_t* o = out.data_ptr<scalar_t>();
     int32_t* am = amax.data_ptr<int32_t>();
     const int64_t Q = pooled_blocks(s.pool), M = max_blocks(s.pool);
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const int64_t tg = s.Gt == 1 ? 0 : g[b];
-        for (int64_t f0 = 0; f0 < s.F; f0 += kForwardColumns) {
-          pair_forward_columns<scalar_t, scalar_t, kForwardColumns>(
-              s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], cut ? cut[2 * b] : 0,
-              cut ? cut[2 * b + 1] : 0, f0, std::min(kForwardColumns, s.F - f0), o + b * Q * s.F,
-              am + b * M * s.F);
+    dispatch_pair_modes(s.activation, s.pool, [&](auto act, auto how) {
+      constexpr int ACT = decltype(act)::value, POOL = decltype(how)::value;
+      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          const int64_t tg = s.Gt == 1 ? 0 : g[b];
+          for (int64_t f0 = 0; f0 < s.F; f0 += kForwardColumns) {
+            pair_forward_columns<scalar_t, scalar_t, kForwardColumns, ACT, POOL>(
+                s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], cut ? cut[2 * b] : 0,
+                cut ? cut[2 * b + 1] : 0, f0, std::min(kForwardColumns, s.F - f0), o + b * Q * s.F,
+                am + b * M * s.F);
+          }
         }
-      }
+      });
     });
   });
   return {out, amax};
@@ -291,16 +294,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_conv_pool_backward_cpu(
     const int32_t* am = amax.data_ptr<int32_t>();
     scalar_t *dr = grows.data_ptr<scalar_t>(), *d1 = gt1.data_ptr<scalar_t>(), *d2 = gt2.data_ptr<scalar_t>();
     const int64_t jobs = (s.F + kBackwardColumns - 1) / kBackwardColumns;
-    at::parallel_for(0, jobs, 1, [&](int64_t j0, int64_t j1) {
-      for (int64_t job = j0; job < j1; ++job) {
-        const int64_t f0 = job * kBackwardColumns, n = std::min(kBackwardColumns, s.F - f0);
-        for (int64_t b = 0; b < B; ++b) {
-          const int64_t tg = s.Gt == 1 ? 0 : g[b];
-          pair_backward_columns<scalar_t, scalar_t, kBackwardColumns>(
-              s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], f0, n, go + b * Q * s.F,
-              po + b * Q * s.F, am + b * M * s.F, dr + g[b] * s.L * s.F, d1, d2, PlainAdd{});
+    dispatch_pair_modes(s.activation, s.pool, [&](auto act, auto how) {
+      constexpr int ACT = decltype(act)::value, POOL = decltype(how)::value;
+      at::parallel_for(0, jobs, 1, [&](int64_t j0, int64_t j1) {
+        for (int64_t job = j0; job < j1; ++job) {
+          const int64_t f0 = job * kBackwardColumns, n = std::min(kBackwardColumns, s.F - f0);
+          for (int64_t b = 0; b < B; ++b) {
+            const int64_t tg = s.Gt == 1 ? 0 : g[b];
+            pair_backward_columns<scalar_t, scalar_t, kBackwardColumns, ACT, POOL>(
+                s, r + g[b] * s.L * s.F, t1, t2, p1 + b * s.L, p2 + b * s.L, tg, len[b], f0, n, go + b * Q * s.F,
+                po + b * Q * s.F, am + b * M * s.F, dr + g[b] * s.L * s.F, d1, d2, PlainAdd{});
+          }
         }
-      }
+      });
     });
   });
   return {grows, gt1, gt2};

@@ -230,11 +230,15 @@ std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cuda(const at::Tensor& rows_, 
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(), "pair_conv_pool_cuda", [&] {
     using A = at::opmath_type<scalar_t>;
-    cuda::pair_forward_kernel<scalar_t, A><<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
-        s, rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
-        group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(), lengths.data_ptr<int64_t>(),
-        cuts.defined() ? cuts.data_ptr<int64_t>() : nullptr, B, out.data_ptr<scalar_t>(), amax.data_ptr<int32_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    dispatch_pair_modes(s.activation, s.pool, [&](auto act, auto how) {
+      cuda::pair_forward_kernel<scalar_t, A, decltype(act)::value, decltype(how)::value>
+          <<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
+              s, rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
+              group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(),
+              lengths.data_ptr<int64_t>(), cuts.defined() ? cuts.data_ptr<int64_t>() : nullptr, B,
+              out.data_ptr<scalar_t>(), amax.data_ptr<int32_t>());
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
   });
   return {out, amax};
 }
@@ -261,12 +265,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_conv_pool_backward_cuda(
     auto stream = c10::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(), "pair_conv_pool_backward_cuda", [&] {
       using A = at::opmath_type<scalar_t>;
-      cuda::pair_backward_kernel<scalar_t, A><<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
-          s, grad.data_ptr<scalar_t>(), pooled.data_ptr<scalar_t>(), amax.data_ptr<int32_t>(),
-          rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
-          group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(),
-          lengths.data_ptr<int64_t>(), B, grows.data_ptr<A>(), gt1.data_ptr<A>(), gt2.data_ptr<A>());
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+      dispatch_pair_modes(s.activation, s.pool, [&](auto act, auto how) {
+        cuda::pair_backward_kernel<scalar_t, A, decltype(act)::value, decltype(how)::value>
+            <<<std::min<int64_t>(B, 65535), column_threads(s.F), 0, stream>>>(
+                s, grad.data_ptr<scalar_t>(), pooled.data_ptr<scalar_t>(), amax.data_ptr<int32_t>(),
+                rows.data_ptr<scalar_t>(), table1.data_ptr<scalar_t>(), table2.data_ptr<scalar_t>(),
+                group.data_ptr<int64_t>(), pos1.data_ptr<int64_t>(), pos2.data_ptr<int64_t>(),
+                lengths.data_ptr<int64_t>(), B, grows.data_ptr<A>(), gt1.data_ptr<A>(), gt2.data_ptr<A>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
     });
   }
   const auto dtype = rows.scalar_type();

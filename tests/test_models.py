@@ -36,8 +36,15 @@ def test_every_model_tags_objective_trains_an_epoch(name, tags, objective):
     assert record["model"]["objective"] == objective and record["policy"]["tags"] == tags
 
 
+def with_groups(batch):
+    """Each instance its own row group (what the shared encoder reads)."""
+    return {**batch, "group": torch.arange(len(batch["lengths"])), "group_tokens": batch["tokens"],
+            "group_tags": batch["tags"]}
+
+
+@pytest.mark.parametrize("encoder", ["shared", "dense"])
 @pytest.mark.parametrize("name", ["ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"])
-def test_same_interface_and_head_shapes(name):
+def test_same_interface_and_head_shapes(name, encoder):
     sizes = Sizes(words=30, positions=18, tags=9, labels=7)
     B, L = 5, 11
     g = torch.Generator().manual_seed(0)
@@ -47,15 +54,15 @@ def test_same_interface_and_head_shapes(name):
              "e2": torch.tensor([[2, 3]] * B)}
     batch["mask"] = torch.arange(L)[None, :] < batch["lengths"][:, None]
     for objective, (k, ids) in {"ce": (7, None), "ranking": (6, None), "multitask": (6, (B, 2))}.items():
-        model = build_model(ModelSpec(name, objective=objective), sizes).eval()
-        out = model(batch)
+        model = build_model(ModelSpec(name, objective=objective, encoder=encoder), sizes).eval()
+        out = model(with_groups(batch))
         assert out.scores.shape == (B, k)
         assert (out.id_logits.shape if out.id_logits is not None else None) == ids
         assert model.predict(out).shape == (B,)
         # Padding beyond a row's length does not change its output.
         changed = {**batch, "tokens": batch["tokens"].clone()}
         changed["tokens"][3, 5:] = 7
-        torch.testing.assert_close(model(changed).scores[3], out.scores[3])
+        torch.testing.assert_close(model(with_groups(changed)).scores[3], out.scores[3])
 
 
 def test_tag_width_follows_the_scheme():

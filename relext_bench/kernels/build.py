@@ -1,11 +1,18 @@
 """Builds the extension with ninja on first use, cached under RELEXT_BENCH_HOME by torch
-version and a hash of the sources. CUDA sources join only when torch has CUDA and
-nvcc is present."""
+version, a hash of the sources and the CPU's instruction sets. CUDA sources join only
+when torch has CUDA and nvcc is present.
+
+On x86-64 the C++ code is compiled for the CPU that builds it (-march=native): the
+extension is built where it runs, and the shared convolution's loops over filter
+columns run about 7x faster with AVX-512 than with the baseline x86-64 instruction
+set. The cache key includes the CPU's instruction-set flags, so a cache directory
+shared by different machines never loads code built for another CPU."""
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -26,6 +33,23 @@ def cuda_wanted() -> bool:
             and shutil.which("nvcc") is not None and os.environ.get("RELEXT_BENCH_NO_CUDA") != "1")
 
 
+def cpu_cflags() -> list[str]:
+    return ["-march=native"] if platform.machine() in ("x86_64", "AMD64") else []
+
+
+def cpu_tag() -> str:
+    """The CPU's instruction sets (its /proc/cpuinfo flags), hashed; the machine name elsewhere."""
+    flags = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags += line.split(":", 1)[1]
+                break
+    except OSError:
+        pass
+    return hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:8]
+
+
 def source_hash(with_cuda: bool) -> str:
     h = hashlib.sha256()
     for path in sorted(CSRC.iterdir()):
@@ -36,7 +60,7 @@ def source_hash(with_cuda: bool) -> str:
 
 
 def build_dir(with_cuda: bool) -> Path:
-    tag = f"torch-{torch.__version__}-{'cuda' if with_cuda else 'cpu'}-{source_hash(with_cuda)}"
+    tag = f"torch-{torch.__version__}-{'cuda' if with_cuda else 'cpu'}-{cpu_tag()}-{source_hash(with_cuda)}"
     return home() / "extensions" / tag
 
 
@@ -56,7 +80,7 @@ def build(verbose: bool = False) -> Path:
               f"(once, about a minute) into {directory}", file=sys.stderr)
     cpp_extension.load(
         name=name, sources=sources, build_directory=str(directory), is_python_module=False,
-        extra_cflags=["-O3", "-fopenmp", "-fno-math-errno"], extra_ldflags=["-fopenmp"],
+        extra_cflags=["-O3", "-fopenmp", "-fno-math-errno", *cpu_cflags()], extra_ldflags=["-fopenmp"],
         extra_cuda_cflags=["-O3"] if with_cuda else None,
         with_cuda=with_cuda, verbose=verbose)
     return directory
