@@ -121,10 +121,11 @@ def _train(args) -> int:
             raise UserError(f"--param takes key=value, not {item!r}")
         params[key] = value
     spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
-                     threshold=args.threshold).with_params(**params)
+                     threshold=args.threshold, encoder=args.encoder).with_params(**params)
     spec.resolved()
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
-                      optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping)
+                      optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
+                      patience=args.patience, device=args.device)
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
     out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
     write_json_atomic(out, record)
@@ -168,7 +169,8 @@ def _prepare(args) -> int:
 def _train_config(args):
     from relext_bench.training.trainer import TrainConfig
 
-    return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping)
+    return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
+                       patience=args.patience, device=args.device)
 
 
 def _finish(args, kind: str, result: dict) -> int:
@@ -202,6 +204,7 @@ def _default_out(args) -> None:
         args.out = "results/" + re.sub(f"[^{NAME_CHARS}]+", "_", f"{name}{suffix}-{args.protocol}")
 
 
+DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
 BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
                        "(they cost up to 3x a ye2019 run on CPU); default: every seed")
 
@@ -322,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: the model's own")
     p.add_argument("--predict-rule", default="paper", choices=["paper", "gated"])
     p.add_argument("--threshold", type=float, default=None, help="ranking threshold (default: the model's)")
+    p.add_argument("--encoder", default="shared", choices=["shared", "dense"],
+                   help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
@@ -331,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
+    p.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=_train)
 
@@ -340,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=None, help="local worker processes (default 1)")
     run.add_argument("--threads", type=int, default=None, help="torch threads per run (default: cores / workers)")
     run.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
+    run.add_argument("--patience", type=int, default=2, help="epochs without improvement before a run stops")
+    run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
+                                                                     "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
                                                  "runs stored there are reused")
     run.add_argument("--reports", default="reports", help="where the Markdown report goes")

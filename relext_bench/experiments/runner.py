@@ -25,9 +25,9 @@ from relext_bench.models import ModelSpec
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import TrainConfig, train_run
 
-SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold"}
+SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold", "encoder"}
 # Settings that do not change what a run computes stay out of its key.
-UNKEYED = {"progress", "threads", "eval_batch_size"}
+UNKEYED = {"progress", "threads", "eval_batch_size", "device"}
 
 
 def split_models(text: str) -> list[str]:
@@ -63,7 +63,7 @@ def spec_text(spec: ModelSpec) -> str:
     """The inverse of parse_model, for manifests."""
     s = spec.resolved()
     items = [f"tags={s.tags}", f"objective={s.objective}", f"predict_rule={s.predict_rule}",
-             f"threshold={s.threshold}"] + [f"{k}={v}" for k, v in s.params]
+             f"threshold={s.threshold}", f"encoder={s.encoder}"] + [f"{k}={v}" for k, v in s.params]
     return f"{s.name}:{','.join(items)}"
 
 
@@ -110,6 +110,14 @@ def load_corpus(corpus_spec: str):
     if corpus_spec not in _loaded:
         _loaded[corpus_spec] = registry.load(corpus_spec)
     return _loaded[corpus_spec]
+
+
+def spread_devices(cfg: TrainConfig, k: int) -> TrainConfig:
+    """With several CUDA devices, run k goes to device k mod count (cuda or auto)."""
+    import torch
+
+    count = torch.cuda.device_count() if cfg.device in ("auto", "cuda") else 0
+    return replace(cfg, device=f"cuda:{k % count}") if count > 1 else cfg
 
 
 def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, out: str) -> str:
@@ -174,7 +182,8 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
             bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_job, corpus_spec, protocol.name, j, cfg, out) for j in todo]
+            futures = [pool.submit(_run_job, corpus_spec, protocol.name, j, spread_devices(cfg, k), out)
+                       for k, j in enumerate(todo)]
             for f in as_completed(futures):
                 ran.append(f.result())
                 bar.update()

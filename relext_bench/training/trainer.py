@@ -40,6 +40,7 @@ class TrainConfig:
     threads: int | None = None
     progress: bool = True
     eval_batch_size: int = 1024
+    device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
 
 
 class TrainingFailed(Exception):
@@ -158,7 +159,7 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 
 
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
-              cfg: TrainConfig = TrainConfig(), device: str = "auto", extra: dict | None = None,
+              cfg: TrainConfig = TrainConfig(), device: str | None = None, extra: dict | None = None,
               neg_ratio: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
     """Trains and evaluates one run; returns its record (a failure is a record too).
 
@@ -168,7 +169,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     spec = spec.resolved()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    dev_ = resolve_device(device)
+    dev_ = resolve_device(device or cfg.device)
     policy = protocol.policy.replace(tags=spec.tags)
     record = {
         "version": RECORD_VERSION, "status": "running",

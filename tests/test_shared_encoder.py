@@ -1,0 +1,108 @@
+"""The shared encoder against the dense one (same weights, eval mode: the same scores and
+predictions) for the four convolution models under both policies, on sentences of 1 to
+300 tokens; and the sentence-grouped batches it trains on."""
+import numpy as np
+import pytest
+import torch
+from conftest import make_sentence, tiny_corpus
+
+from relext_bench.data.instances import POLICIES, builder_for
+from relext_bench.models import ModelSpec, Sizes, build_model
+from relext_bench.training.trainer import sentence_batches, to_batch
+
+CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn"]
+LENGTHS = [1, 2, 3, 7, 16, 17, 40, 129, 300]
+
+
+def sentences(seed=0):
+    """One sentence per length, with up to five mentions (some nested or at the edges)
+    and a relation between the first two."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, n in enumerate(LENGTHS):
+        tokens = [f"w{rng.integers(40)}" for _ in range(n)]
+        spans = [(0, 1), (n - 1, n)]  # the first and the last token
+        for _ in range(min(3, n)):
+            s = int(rng.integers(0, n))
+            spans.append((s, int(min(n, s + rng.integers(1, 4)))))
+        mentions = [(f"M{i}", s, e, ["PER", "ORG", "GPE"][i % 3]) for i, (s, e) in enumerate(spans)]
+        out.append(make_sentence(f"doc1-s{k}", tokens, mentions, [("R1", "ORG-AFF", "M0", "M1")]))
+    return out
+
+
+def batch_for(policy_name, grouped_by):
+    corpus = tiny_corpus(sentences())
+    policy = POLICIES[policy_name]
+    sents = list(corpus.sentences())
+    builder = builder_for(corpus, policy, sents)
+    inst = builder.build(sents)
+    sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
+    index = np.concatenate(grouped_by(inst))
+    return inst, index, sizes
+
+
+@pytest.mark.parametrize("name", CONV_MODELS)
+@pytest.mark.parametrize("policy", ["standard", "paper"])
+def test_shared_equals_dense_in_eval_mode(name, policy):
+    inst, index, sizes = batch_for(policy, lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
+    assert inst.lengths.max() == (300 if policy == "standard" else 16) and inst.lengths.min() <= 2
+    torch.manual_seed(0)
+    dense = build_model(ModelSpec(name, encoder="dense"), sizes)
+    shared = build_model(ModelSpec(name, encoder="shared"), sizes)
+    batch = to_batch(inst, index, torch.device("cpu"), grouped=True)
+    with torch.no_grad():  # BatchNorm statistics of one batch, so that eval mode uses non-trivial ones
+        dense.train()(batch)
+    shared.load_state_dict(dense.state_dict())
+    dense.eval()
+    shared.eval()
+    with torch.no_grad():
+        a, b = dense(batch), shared(batch)
+    torch.testing.assert_close(b.scores, a.scores, atol=1e-5, rtol=0)
+    assert torch.equal(dense.predict(a), shared.predict(b))
+
+
+def test_windowed_policy_shares_rows_per_window():
+    inst, index, _ = batch_for("paper", lambda i: [np.arange(len(i))])
+    rows = inst.rows(index, grouped=True)
+    windows = {(s, w) for s, w in zip(inst.sentence[index], inst.w0[index])}
+    assert len(rows["group_tokens"]) == len(windows) < len(index)
+    # Every instance's own token row is its group's row.
+    assert (rows["group_tokens"][rows["group"]] == rows["tokens"]).all()
+    assert (rows["group_tags"][rows["group"]] == rows["tags"]).all()
+
+
+def test_sentence_batches_pack_whole_sentences():
+    sentence = np.repeat(np.arange(40), np.random.default_rng(0).integers(1, 30, 40))
+    sentence[sentence == 7] = 39  # one sentence of more than a batch's worth is split
+    sentence = np.sort(np.concatenate([sentence, np.full(70, 5)]))
+    rng = np.random.default_rng(1)
+    batches = sentence_batches(sentence, 50, rng)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(sentence)))  # every instance once
+    assert max(len(b) for b in batches) <= 50
+    split = {s for s in range(40) if sum(s in set(sentence[b]) for b in batches) > 1}
+    assert split == {5}  # only the sentence with more instances than a batch
+    # Shuffled: another generator orders the batches differently.
+    assert [b.tolist() for b in batches] != [b.tolist() for b in sentence_batches(sentence, 50, rng)]
+
+
+def test_prediction_batches_go_by_length():
+    sentence = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    lengths = np.array([9, 9, 2, 2, 2, 30, 5, 5])
+    batches = sentence_batches(sentence, 3, lengths=lengths)
+    # By length: 1 (3 instances), 3, 0, 2; 2's one instance still fits beside 0's two.
+    assert [sorted(set(sentence[b].tolist())) for b in batches] == [[1], [3], [0, 2]]
+
+
+@pytest.mark.parametrize("name", ["ye2019", "pcnn"])
+def test_model_under_torch_compile_fullgraph(name):
+    inst, index, sizes = batch_for("standard", lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
+    batch = to_batch(inst, index, torch.device("cpu"), grouped=True)
+    model = build_model(ModelSpec(name), sizes).eval()
+    expected = model(batch).scores  # eager first: the extension loads outside the trace
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(batch).scores, expected)
+    model.train()
+    loss = model.loss(compiled(batch), batch["labels"])
+    loss.backward()
+    assert model.words.grad is not None and model.positions.grad.abs().sum() > 0
