@@ -147,6 +147,29 @@ def _train(args) -> int:
     return 0
 
 
+def _bench_train(args) -> int:
+    from relext_bench.training.bench import bench_train
+
+    encoders = [e.strip() for e in args.encoder.split(",") if e.strip()]
+    bad = [e for e in encoders if e not in ("dense", "shared")]
+    if not encoders or bad:
+        raise UserError(f"--encoder takes dense, shared or both (dense,shared), not {args.encoder!r}")
+    result = bench_train(args.corpus, args.model, args.protocol, encoders, args.batches, args.threads, args.device)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    rows = [[name, r["encoder"], r["batches"], r["instances"], f"{r['seconds']:.2f}", f"{r['instances_per_s']:.0f}"]
+            for name, r in result["encoders"].items()]
+    banner = " (SYNTHETIC corpus)" if result["synthetic"] else ""
+    print(f"{result['spec']} on {result['corpus']}{banner}, protocol {result['protocol']}, device {result['device']} "
+          f"(kernels {result['kernel_backend']}), {result['threads']} threads, batches of {result['batch_size']}")
+    print(tabulate(rows, headers=["encoder", "runs as", "batches", "instances", "seconds", "instances/s"],
+                   tablefmt="github"))
+    if "ratio" in result:
+        print(f"shared / dense: {result['ratio']:.2f}x")
+    return 0
+
+
 def _prepare(args) -> int:
     from relext_bench.data import registry
     from relext_bench.paths import home
@@ -419,6 +442,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ldc-dir", required=True, help="the root of your LDC2006T06 copy")
     p.add_argument("--strict", action="store_true")
     p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("bench-train", help="training speed of the dense and shared encoders, side by side",
+                       parents=[data])
+    p.add_argument("--corpus", default="synth_zh", help="corpus name or spec (or --format dygie --path ...)")
+    p.add_argument("--model", required=True, help="model spec, e.g. ye2019 or cnn:tags=none")
+    p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
+    p.add_argument("--encoder", default="dense,shared", help="dense, shared or dense,shared (default)")
+    p.add_argument("--batches", type=int, default=40, help="timed training batches per encoder")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_bench_train)
 
     p = sub.add_parser("build-ext", help="compile the C++/CUDA extension ahead of time")
     p.add_argument("--verbose", action="store_true", help="show the compiler's output")

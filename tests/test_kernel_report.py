@@ -51,3 +51,16 @@ def test_bandwidth_share_of_the_copy():
     assert "B=256, L=100" in cuda and "800.0" in cuda and "40%" in cuda and "no (80% of it)" in cuda
     cpu = row(text, "| cpu", "10.0")
     assert "80%" in cpu and "yes" not in cpu and "no" not in cpu  # no CPU bandwidth target
+
+
+def test_shared_convolution_against_dense():
+    size = dict(B=256, L=48, G=6, F=64, K=3, model="ye2019")
+    data = {"benchmarks": [
+        bench("pair_conv_pool", "fused", "cpu", 1e-3, **size),
+        bench("pair_conv_pool", "reference", "cpu", 4e-3, **size),
+        bench("pair_conv_pool", "dense", "cpu", 9e-3, **size),
+    ]}
+    text = render(data)
+    assert "4.00x" in row(text, "| pair_conv_pool", "ye2019: B=256 pairs of 6 sentences")  # reference / fused
+    assert "Sentence-shared convolution against the dense" in text
+    assert "9.00x" in row(text, "| cpu", "9.000", "1.000")  # dense / shared

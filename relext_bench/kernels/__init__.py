@@ -5,6 +5,12 @@ the sentence-shared convolution with pooling.
 pure-PyTorch reference (after one warning). `kernels_for(device)` says which one runs
 on a device; it goes into every run record.
 """
-from relext_bench.kernels.ops import backend, embed_concat, kernels_for, pair_conv_pool, ranking_loss
+from relext_bench.kernels.ops import (
+    backend,
+    embed_concat,
+    kernels_for,
+    pair_conv_pool,
+    ranking_loss,
+)
 
 __all__ = ["backend", "embed_concat", "kernels_for", "pair_conv_pool", "ranking_loss"]

@@ -29,6 +29,8 @@ GPU_BANDWIDTH_SHARE = 0.5
 
 def _target(info: dict) -> float | None:
     op, device = info["op"], info["device"]
+    if op == "pair_conv_pool":  # its targets are end to end: reports/training-speed.md
+        return None
     if device == "cuda":
         return GPU_TARGETS[op]
     key = "B" if op == "ranking_loss" else "L"
@@ -67,6 +69,28 @@ def bandwidth_rows(benchmarks: list[dict]) -> list[list]:
     return rows
 
 
+def _shape(info: dict) -> str:
+    if info["op"] == "ranking_loss":
+        return f"B={info['B']}, C={info['C']}"
+    if info["op"] == "pair_conv_pool":
+        return f"{info['model']}: B={info['B']} pairs of {info['G']} sentences, L={info['L']}, F={info['F']}, K={info['K']}"
+    return f"B={info['B']}, L={info['L']}, 200+2x50+50"
+
+
+def dense_rows(groups: dict[str, dict[str, dict]]) -> list[list]:
+    """The shared convolution (fused op, with the per-sentence convolution and tables
+    around it) against the dense convolution of every pair, same pooled output."""
+    rows = []
+    for name in sorted(groups):
+        impls = groups[name]
+        if "dense" not in impls:
+            continue
+        info = impls["fused"]["extra_info"]
+        fused, dense = impls["fused"]["stats"]["median"], impls["dense"]["stats"]["median"]
+        rows.append([info["device"], _shape(info), f"{dense * 1e3:.3f}", f"{fused * 1e3:.3f}", f"{dense / fused:.2f}x"])
+    return rows
+
+
 def render(data: dict) -> str:
     groups: dict[str, dict[str, dict]] = defaultdict(dict)
     for bench in data["benchmarks"]:
@@ -82,8 +106,7 @@ def render(data: dict) -> str:
         impls = groups[name]
         info = impls["fused"]["extra_info"]
         med = {k: v["stats"]["median"] for k, v in impls.items()}
-        shape = (f"B={info['B']}, C={info['C']}" if info["op"] == "ranking_loss"
-                 else f"B={info['B']}, L={info['L']}, 200+2x50+50")
+        shape = _shape(info)
         ratio = med["reference"] / med["fused"]
         compiled = med.get("compiled")
         target = _target(info)
@@ -112,6 +135,19 @@ def render(data: dict) -> str:
                                 "reference / fused", "compiled / fused", "target", "met"],
                  tablefmt="github"),
     ]
+    dense = dense_rows(groups)
+    if dense:
+        lines += [
+            "",
+            "## Sentence-shared convolution against the dense convolution",
+            "",
+            "One convolution with its activation and pooling, forward + backward: `dense` "
+            "convolves every pair's embedded tokens; `shared` convolves each sentence's word "
+            "and tag channels once and adds the position terms per pair (`relext::pair_conv_pool`).",
+            "",
+            tabulate(dense, headers=["device", "shape", "dense ms", "shared ms", "dense / shared"],
+                     tablefmt="github", disable_numparse=True),
+        ]
     bandwidth = bandwidth_rows(data["benchmarks"])
     if bandwidth:
         lines += [

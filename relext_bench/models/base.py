@@ -200,15 +200,7 @@ class RelationModel(nn.Module):
                   pool: str, cuts: torch.Tensor | None = None) -> torch.Tensor:
         """`activation(same_conv(embedded pair))` pooled, computed the shared way:
         [B, Q * F] (Q = 2 for max_mean, 3 for piecewise, else 1)."""
-        w = conv.weight  # [F, input_width, K]: channels word | pos1 | pos2 | tag
-        dw, dp, k = self.word_dim, self.position_dim, w.shape[2]
-        w_rows = torch.cat([w[:, :dw], w[:, dw + 2 * dp:]], dim=1)
-        rows = nn.functional.conv1d(nn.functional.pad(x.rows, ((k - 1) // 2, k // 2)), w_rows, conv.bias)
-        t1 = torch.einsum("gpd,fdk->gkpf", x.pos1, w[:, dw:dw + dp])  # [Gt, K, P, F]
-        t2 = torch.einsum("gpd,fdk->gkpf", x.pos2, w[:, dw + dp:dw + 2 * dp])
-        return pair_conv_pool(rows.transpose(1, 2).contiguous(), batch["group"], batch["pos1"], batch["pos2"],
-                              t1.contiguous(), t2.contiguous(), batch["lengths"], cuts, (k - 1) // 2,
-                              activation, pool)
+        return shared_conv(x, conv, self.word_dim, self.position_dim, batch, activation, pool, cuts)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> Output:
         if self.spec.encoder == "shared":
@@ -229,6 +221,22 @@ class SharedInput(NamedTuple):
     rows: torch.Tensor  # [G, Dw + Dt, L]: word and tag channels per row group, channels first
     pos1: torch.Tensor  # [Gt, P, Dp]: the position table as the position-1 channels see it
     pos2: torch.Tensor  # [Gt, P, Dp]: Gt is 1, or G under input dropout (one mask per group)
+
+
+def shared_conv(x: SharedInput, conv: nn.Conv1d, word_dim: int, position_dim: int, batch: dict[str, torch.Tensor],
+                activation: str, pool: str, cuts: torch.Tensor | None = None, op: Callable = pair_conv_pool):
+    """One convolution of the shared encoder: the word and tag channels of the weight
+    convolve each row group once ('same' padding, bias included), the position
+    channels become per-tap tables T_j = P . W_j, and `op` (relext::pair_conv_pool or
+    its reference) adds them up per pair, activates and pools: [B, Q * F]."""
+    w = conv.weight  # [F, input_width, K]: channels word | pos1 | pos2 | tag
+    dw, dp, k = word_dim, position_dim, w.shape[2]
+    w_rows = torch.cat([w[:, :dw], w[:, dw + 2 * dp:]], dim=1)
+    rows = nn.functional.conv1d(nn.functional.pad(x.rows, ((k - 1) // 2, k // 2)), w_rows, conv.bias)  # [G, F, L]
+    t1 = torch.einsum("gpd,fdk->gkpf", x.pos1, w[:, dw:dw + dp])  # [Gt, K, P, F]
+    t2 = torch.einsum("gpd,fdk->gkpf", x.pos2, w[:, dw + dp:dw + 2 * dp])
+    return op(rows.transpose(1, 2).contiguous(), batch["group"], batch["pos1"], batch["pos2"],
+              t1.contiguous(), t2.contiguous(), batch["lengths"], cuts, (k - 1) // 2, activation, pool)
 
 
 @dataclass(frozen=True)

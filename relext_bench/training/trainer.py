@@ -122,7 +122,7 @@ def subsample_negatives(instances: InstanceSet, ratio: float, seed: int) -> Inst
     return instances.subset(np.sort(np.concatenate([np.flatnonzero(instances.labels > 0), drawn])))
 
 
-def _optimizer(cfg: TrainConfig, params):
+def make_optimizer(cfg: TrainConfig, params):
     name = cfg.optimizer.lower()
     if name == "rmsprop":
         # Keras's RMSprop: rho 0.9, epsilon 1e-7.
@@ -138,6 +138,27 @@ def _optimizer(cfg: TrainConfig, params):
 
 def _grouped(model) -> bool:
     return model.spec.encoder == "shared"
+
+
+def training_batches(model, instances: InstanceSet, cfg: TrainConfig, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches: sentence-grouped for the shared encoder, else length-bucketed."""
+    if _grouped(model):
+        return sentence_batches(instances.sentence, cfg.batch_size, rng)
+    return epoch_batches(instances.lengths, cfg.batch_size, rng)
+
+
+def train_step(model, optim, batch: dict[str, torch.Tensor], cfg: TrainConfig) -> float:
+    """One optimiser step on a batch; returns the loss (a non-finite loss takes no step)."""
+    loss = model.loss(model(batch), batch["labels"])
+    value = loss.item()
+    if not math.isfinite(value):
+        return value
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optim.step()
+    return value
 
 
 @torch.no_grad()
@@ -203,7 +224,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
     model = build_model(spec, sizes).to(dev_)
     record["parameters"] = sum(p.numel() for p in model.parameters())
-    optim = _optimizer(cfg, model.parameters())
+    optim = make_optimizer(cfg, model.parameters())
     curve, best, best_state, bad_epochs = [], None, None, 0
     t1 = time.perf_counter()
     try:
@@ -211,23 +232,12 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         for epoch in bar:
             model.train()
             total, seen, te = 0.0, 0, time.perf_counter()
-            if _grouped(model):
-                batches = sentence_batches(train.sentence, cfg.batch_size, np_rng)
-            else:
-                batches = epoch_batches(train.lengths, cfg.batch_size, np_rng)
-            for k, index in enumerate(batches):
+            for k, index in enumerate(training_batches(model, train, cfg, np_rng)):
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
-                batch = to_batch(train, index, dev_, _grouped(model))
-                loss = model.loss(model(batch), batch["labels"])
-                value = loss.item()
+                value = train_step(model, optim, to_batch(train, index, dev_, _grouped(model)), cfg)
                 if not math.isfinite(value):
                     raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")
-                optim.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optim.step()
                 total += value * len(index)
                 seen += len(index)
             train_s = time.perf_counter() - te

@@ -1,4 +1,5 @@
-"""Fused ops vs the eager reference vs torch.compile(reference), forward + backward.
+"""Fused ops vs the eager reference vs torch.compile(reference), forward + backward;
+the sentence-shared convolution also against the dense convolution it replaces.
 
 Each case is a benchmark group; `python -m relext_bench.kernels.report` turns the JSON of
 one run into the ratio table of reports/kernels.md. In a plain test run (timing off)
@@ -8,8 +9,13 @@ import pytest
 import torch
 from kernel_testing import DEVICES, require_extension
 
-from relext_bench.kernels import embed_concat, ranking_loss
-from relext_bench.kernels.reference import embed_concat_reference, ranking_loss_reference
+from relext_bench.kernels import embed_concat, pair_conv_pool, ranking_loss
+from relext_bench.kernels.reference import (
+    embed_concat_reference,
+    pair_conv_pool_reference,
+    ranking_loss_reference,
+)
+from relext_bench.models.base import SharedInput, masked_max, masked_mean, same_conv, shared_conv
 
 IMPLS = ["fused", "reference", "compiled"]
 
@@ -96,6 +102,71 @@ def test_bench_embed_concat(benchmark, request, device, impl, L):
                                 bytes=(B * L * 350 * 4) * 2)  # output written + upstream read
     grads = benchmark(step)
     assert grads[0].shape == wt.shape
+
+
+# One convolution of a model over a sentence-grouped batch like CHisIEC's: 256 pairs
+# from 6 sentences of 20-48 tokens; inputs word 200 + 2 x position 50 + tag 50.
+PAIR_CONV_CASES = {"ye2019": dict(F=64, K=3, activation="relu", pool="max_mean"),
+                   "cnn": dict(F=150, K=5, activation="none", pool="max")}
+
+
+def _pair_conv_batch(device, G=6, B=256, L=48, P=102, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    sent_len = torch.randint(20, L + 1, (G,), generator=g)
+    sent_len[0] = L
+    group = torch.arange(B) % G
+    lengths = sent_len[group]
+    valid = torch.arange(L)[None, :] < lengths[:, None]
+    pos1, pos2 = (torch.randint(1, P, (B, L), generator=g) * valid for _ in range(2))
+    mask = valid
+    return {k: v.to(device) for k, v in dict(group=group, lengths=lengths, pos1=pos1, pos2=pos2, mask=mask).items()}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("impl", IMPLS + ["dense"])
+@pytest.mark.parametrize("model", list(PAIR_CONV_CASES))
+def test_bench_pair_conv(benchmark, request, device, impl, model):
+    require_extension()
+    _skip_when_untimed(request, impl, large=model != "ye2019")
+    case = PAIR_CONV_CASES[model]
+    F, K, act, pool = case["F"], case["K"], case["activation"], case["pool"]
+    G, B, L, P = 6, 256, 48, 102
+    batch = _pair_conv_batch(device, G, B, L, P)
+    g = torch.Generator().manual_seed(1)
+    conv = torch.nn.Conv1d(350, F, K).to(device)
+    table = torch.randn(P, 50, generator=g).to(device).requires_grad_()
+    if impl == "dense":  # every pair's embedded tokens, convolved pair by pair
+        x = torch.randn(B, 350, L, generator=g).to(device).requires_grad_()
+        activate = {"relu": torch.relu, "none": lambda h: h}[act]
+
+        def fn():
+            h = activate(same_conv(x, conv)).transpose(1, 2)
+            pooled = [masked_max(h, batch["mask"])]
+            return torch.cat(pooled + [masked_mean(h, batch["mask"])] if pool == "max_mean" else pooled, dim=1)
+        leaves = (x, conv.weight)
+    else:  # each sentence's word and tag channels once, positions through the tables
+        x = torch.randn(G, 250, L, generator=g).to(device).requires_grad_()
+        op = pair_conv_pool if impl == "fused" else pair_conv_pool_reference
+
+        def fn():
+            shared = SharedInput(x, table[None], table[None])
+            return shared_conv(shared, conv, 200, 50, batch, act, pool, op=op)
+        if impl == "compiled":
+            fn = torch.compile(fn, dynamic=False)
+        leaves = (x, conv.weight, table)
+    upstream = torch.randn(B, F * (2 if pool == "max_mean" else 1), generator=g).to(device)
+
+    def step():
+        grads = torch.autograd.grad(fn(), leaves, upstream)
+        _sync(device)
+        return grads
+
+    step()
+    benchmark.group = f"pair_conv_pool {device} {model}"
+    benchmark.extra_info.update(op="pair_conv_pool", impl=impl, device=device, B=B, L=L, G=G, F=F, K=K,
+                                model=model, threads=torch.get_num_threads())
+    grads = benchmark(step)
+    assert grads[1].shape == conv.weight.shape
 
 
 @pytest.mark.parametrize("device", DEVICES)
