@@ -106,3 +106,70 @@ def test_model_under_torch_compile_fullgraph(name):
     loss = model.loss(compiled(batch), batch["labels"])
     loss.backward()
     assert model.words.grad is not None and model.positions.grad.abs().sum() > 0
+
+
+# ---- the encoder option, devices ----------------------------------------------------
+
+def test_runs_stored_before_encoders_keep_their_keys():
+    """Published records (trained before the option existed) are dense runs: a dense
+    spec with their settings has their key, and the shared one another."""
+    import json
+    from pathlib import Path
+
+    runs = sorted((Path(__file__).parents[1] / "reports/results/chisiec-standard/runs").glob("*.json"))
+    assert runs
+    for path in runs[:5]:
+        model = json.loads(path.read_text())["model"]
+        fields = {k: model[k] for k in ("name", "tags", "objective", "predict_rule", "threshold")}
+        params = tuple(sorted(model["params"].items()))
+        dense = ModelSpec(**fields, params=params, encoder="dense")
+        assert dense.key() == model["key"]
+        if model["name"] != "att_bilstm":
+            assert ModelSpec(**fields, params=params).key() != model["key"]
+
+
+def test_encoder_in_specs():
+    from relext_bench.errors import UserError
+    from relext_bench.experiments.runner import parse_model, spec_text
+
+    assert parse_model("ye2019").resolved().encoder == "shared"
+    dense = parse_model("cnn:encoder=dense,filters=10")
+    assert dense.encoder == "dense" and parse_model(spec_text(dense)) == dense.resolved()
+    assert "enc=dense" in dense.label() and "enc=" not in parse_model("cnn").label()
+    assert parse_model("att_bilstm").resolved().encoder == "dense"  # no shared encoder: dense
+    assert parse_model("att_bilstm").key() == parse_model("att_bilstm:encoder=dense").key()
+    with pytest.raises(UserError, match="unknown encoder 'sparse'"):
+        parse_model("cnn:encoder=sparse")
+
+
+def test_devices(monkeypatch):
+    from relext_bench.errors import UserError
+    from relext_bench.experiments.runner import spread_devices
+    from relext_bench.training.trainer import TrainConfig, resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(UserError, match="no CUDA device"):
+            resolve_device("cuda:1")
+    with pytest.raises(UserError, match="use cpu, cuda, cuda:N or auto"):
+        resolve_device("tpu")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert [spread_devices(TrainConfig(), k).device for k in range(3)] == ["cuda:0", "cuda:1", "cuda:0"]
+    assert spread_devices(TrainConfig(device="cpu"), 1).device == "cpu"
+
+
+def test_cuda_without_cuda_kernels_runs_the_reference_after_one_warning(monkeypatch):
+    import warnings
+
+    from relext_bench.kernels import kernels_for, ops
+
+    monkeypatch.setitem(ops._state, "backend", "cpp")  # built without the CUDA kernels
+    monkeypatch.delitem(ops._state, "warned_cuda", raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert kernels_for("cuda") == kernels_for(torch.device("cuda:0")) == "reference"
+    assert len(caught) == 1 and "without its CUDA kernels" in str(caught[0].message)
+    assert kernels_for("cpu") == "cpp"
+    monkeypatch.setitem(ops._state, "backend", "cpp+cuda")
+    assert kernels_for("cuda") == "cuda"
