@@ -30,12 +30,18 @@ def _corpora_list(args) -> int:
     return 0
 
 
+def _named_corpus(args) -> str:
+    if not args.corpus:
+        raise UserError("name a corpus (`relext-bench corpora list`) or give your own as --format dygie --path FILE_OR_DIR")
+    return args.corpus
+
+
 def _corpora_stats(args) -> int:
     from relext_bench.data import registry
     from relext_bench.data.stats import corpus_stats
     from relext_bench.protocols import get_protocol
 
-    stats = corpus_stats(registry.load(args.name), get_protocol(args.protocol))
+    stats = corpus_stats(registry.load(_named_corpus(args)), get_protocol(args.protocol))
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
         return 0
@@ -66,7 +72,7 @@ def _corpora_show(args) -> int:
     from relext_bench.data.stats import show_instances
     from relext_bench.protocols import get_protocol
 
-    corpus = registry.load(args.name)
+    corpus = registry.load(_named_corpus(args))
     if corpus.synthetic:
         print("SYNTHETIC corpus (generated, not real data)\n")
     sep = "" if corpus.language == "zh" else " "
@@ -154,7 +160,7 @@ def _bench_train(args) -> int:
     bad = [e for e in encoders if e not in ("dense", "shared")]
     if not encoders or bad:
         raise UserError(f"--encoder takes dense, shared or both (dense,shared), not {args.encoder!r}")
-    result = bench_train(args.corpus, args.model, args.protocol, encoders, args.batches, args.threads, args.device)
+    result = bench_train(args.corpus or "synth_zh", args.model, args.protocol, encoders, args.batches, args.threads, args.device)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
@@ -174,15 +180,15 @@ def _prepare(args) -> int:
     from relext_bench.data import registry
     from relext_bench.paths import home
 
-    if registry.parse_spec(args.name)[0] not in ("ace_zh", "ace_en"):
-        raise UserError(f"prepare takes ace_zh or ace_en (public corpora download on first use), not {args.name!r}")
-    corpus = registry.load(args.name)
-    out = home() / "prepared" / f"{args.name}-split"
+    if registry.parse_spec(args.corpus)[0] not in ("ace_zh", "ace_en"):
+        raise UserError(f"prepare takes ace_zh or ace_en (public corpora download on first use), not {args.corpus!r}")
+    corpus = registry.load(args.corpus)
+    out = home() / "prepared" / f"{args.corpus}-split"
     out.mkdir(parents=True, exist_ok=True)
     for split, ids in corpus.splits.items():
         (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     sentences = sum(len(d.sentences) for d in corpus.documents)
-    print(f"prepared {args.name}: {len(corpus.documents)} documents, {sentences} sentences; "
+    print(f"prepared {args.corpus}: {len(corpus.documents)} documents, {sentences} sentences; "
           + ", ".join(f"{k} {len(v)}" for k, v in corpus.splits.items()) + f"; split lists in {out}")
     for k, v in corpus.skipped.items():
         print(f"  {k}: {v}")
@@ -218,6 +224,7 @@ def _default_out(args) -> None:
     objects, so per-command defaults are set here, not in the parsers)."""
     from relext_bench.data.registry import parse_spec
 
+    args.corpus = args.corpus or "synth_zh"
     args.protocol = args.protocol or "standard"
     args.workers = args.workers or 1
     if args.out is None:
@@ -329,13 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = csub.add_parser("list", help="every corpus with its license and where its data comes from")
     p.set_defaults(func=_corpora_list)
     p = csub.add_parser("stats", help="counts per split under a protocol", parents=[data])
-    p.add_argument("name", nargs="?", default="dygie", help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3")
+    p.add_argument("corpus", metavar="name", nargs="?", default=None,
+                   help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3 (or --format dygie --path ...)")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
     p.set_defaults(func=_corpora_stats)
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label", parents=[data])
-    p.add_argument("name")
+    p.add_argument("corpus", metavar="name", nargs="?", default=None, help="corpus name or spec")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
     p.set_defaults(func=_corpora_show)
@@ -401,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_compare)
 
     p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
-    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--max-epochs", type=int, default=50)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
@@ -411,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_ablate)
 
     p = sub.add_parser("sweep", help="F1 against the training negative:positive ratio", parents=[run])
-    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
     p.add_argument("--ratios", default="1,2,5,10,all")
     p.add_argument("--seeds", type=int, default=3)
@@ -420,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune", help="an Optuna study of one model's hyper-parameters; resumable, shareable",
                        parents=[run])
-    p.add_argument("--corpus", default="synth_zh")
+    p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--model", required=True, help="model spec, e.g. ye2019:tags=bio_typed,objective=multitask")
     p.add_argument("--trials", type=int, default=20, help="finished trials the study should have in all")
     p.add_argument("--timeout", type=float, default=None, help="seconds this process may spend")
@@ -438,14 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_report)
 
     p = sub.add_parser("prepare", help="parse ACE 2005 from your LDC copy and cache it")
-    p.add_argument("name", choices=["ace_zh", "ace_en"])
+    p.add_argument("corpus", metavar="name", choices=["ace_zh", "ace_en"])
     p.add_argument("--ldc-dir", required=True, help="the root of your LDC2006T06 copy")
     p.add_argument("--strict", action="store_true")
     p.set_defaults(func=_prepare)
 
     p = sub.add_parser("bench-train", help="training speed of the dense and shared encoders, side by side",
                        parents=[data])
-    p.add_argument("--corpus", default="synth_zh", help="corpus name or spec (or --format dygie --path ...)")
+    p.add_argument("--corpus", default=None, help="corpus name or spec (default synth_zh; or --format dygie --path ...)")
     p.add_argument("--model", required=True, help="model spec, e.g. ye2019 or cnn:tags=none")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--encoder", default="dense,shared", help="dense, shared or dense,shared (default)")
@@ -464,23 +472,26 @@ def build_parser() -> argparse.ArgumentParser:
 def _apply_global_options(args) -> None:
     import os
 
+    # The user's own data: every command that reads a corpus takes it the same way, as
+    # its corpus (never as anything else, such as a report's name).
     if getattr(args, "format", None) == "dygie" or getattr(args, "path", None):
         if not getattr(args, "path", None):
-            raise SystemExit("relext-bench: error: --format dygie needs --path FILE_OR_DIR")
-        key = "name" if hasattr(args, "name") else "corpus"
-        setattr(args, key, f"dygie:path={args.path}")
+            raise UserError("--format dygie needs --path FILE_OR_DIR")
+        if args.corpus is not None:
+            raise UserError(f"give the corpus either by name ({args.corpus!r}) or as --format dygie --path, not both")
+        args.corpus = f"dygie:path={args.path}"
     if getattr(args, "ldc_dir", None):
         os.environ["RELEXT_BENCH_LDC_DIR"] = args.ldc_dir
     if getattr(args, "offline", False):
         os.environ["RELEXT_BENCH_OFFLINE"] = "1"
-    if getattr(args, "strict", False) and getattr(args, "name", None):
-        args.name += ("," if ":" in args.name else ":") + "strict=1"
+    if getattr(args, "strict", False) and getattr(args, "corpus", None):
+        args.corpus += ("," if ":" in args.corpus else ":") + "strict=1"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _apply_global_options(args)
     try:
+        _apply_global_options(args)
         return args.func(args)
     except UserError as e:
         print(f"relext-bench: error: {e}", file=sys.stderr)

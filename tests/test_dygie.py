@@ -56,3 +56,42 @@ def test_cli_format_and_path(data, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["splits"]["train"]["relation_mentions"] == 4 and stats["synthetic"] is False
     assert main(["corpora", "stats", "--format", "dygie", "--path", str(data / "nope")]) == 2
+
+
+def test_experiments_run_on_the_users_data(data, tmp_path, capsys):
+    """compare (and ablate, sweep, tune) take --format dygie --path as their corpus,
+    never as the report's name."""
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    argv = ["compare", "--format", "dygie", "--path", str(data), "--models", "cnn", "--seeds", "1",
+            "--max-epochs", "1", "--out", str(out), "--reports", str(reports)]
+    assert main(argv) == 0
+    manifest = json.loads((out / "compare.json").read_text())
+    assert manifest["corpus_spec"] == f"dygie:path={data}" and manifest["corpus"]["name"] == "dygie"
+    assert manifest["corpus"]["synthetic"] is False
+    assert [p.name for p in reports.glob("*.md")] == ["dygie-standard-compare.md"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "--corpus", "synth_zh", "--format", "dygie", "--path", "x"], "either by name ('synth_zh') or as"),
+    (["ablate", "--format", "dygie"], "--format dygie needs --path"),
+    (["corpora", "stats"], "name a corpus"),
+])
+def test_corpus_given_twice_or_not_at_all(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["ablate", "sweep", "tune"])
+def test_every_experiment_reads_the_path_as_its_corpus(data, command):
+    from relext_bench.cli import _apply_global_options, build_parser
+
+    extra = ["--model", "cnn"] if command == "tune" else []
+    args = build_parser().parse_args([command, "--format", "dygie", "--path", str(data), "--name", "mine",
+                                      *extra])
+    _apply_global_options(args)
+    assert args.corpus == f"dygie:path={data}" and args.name == "mine"
+
+
+def test_strict_applies_to_the_users_data(data, capsys):
+    assert main(["corpora", "stats", "--format", "dygie", "--path", str(data), "--strict"]) == 2
+    assert "train.json:1 sentence 1 relation 1" in capsys.readouterr().err
