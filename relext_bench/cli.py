@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 
@@ -240,7 +241,7 @@ BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seed
 
 
 def _compare(args) -> int:
-    from relext_bench.experiments.compare import QUICK, compare, split_models
+    from relext_bench.experiments.compare import QUICK, compare
     from relext_bench.experiments.tune import best_params
 
     if args.quick:
@@ -254,7 +255,7 @@ def _compare(args) -> int:
     args.seeds = args.seeds or 5
     args.max_epochs = args.max_epochs or 50
     _default_out(args)
-    models = split_models(args.models) if args.models else None
+    models = _models(args)
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, _train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
@@ -279,17 +280,17 @@ def _ablate(args) -> int:
 
 
 def _sweep(args) -> int:
-    from relext_bench.experiments.compare import split_models, sweep
+    from relext_bench.experiments.compare import sweep
 
     _default_out(args)
     ratios = []
     for item in args.ratios.split(","):
         item = item.strip()
         try:
-            ratios.append(None if item == "all" else float(item))
-        except ValueError:
-            raise UserError(f"--ratios: {item!r} is neither a number nor 'all'") from None
-    models = split_models(args.models) if args.models else None
+            ratios.append(None if item == "all" else positive_float(item))
+        except argparse.ArgumentTypeError as e:
+            raise UserError(f"--ratios: {e} (each ratio is a number above 0, or 'all')") from None
+    models = _models(args)
     result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
                    _train_config(args), run=not args.no_run, report_name=args.name)
     return _finish(args, "sweep", result)
@@ -322,8 +323,69 @@ def _report_name(text: str) -> str:
     return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one line for a bad argument (subcommands inherit it)."""
+
+    def error(self, message):
+        self.exit(2, f"relext-bench: error: {message} (see `{self.prog} --help`)\n")
+
+
+def at_least(low: int):
+    """An argparse type: a whole number >= low."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number above 0")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def _models(args) -> list[str] | None:
+    """--models as a list of specs (None: the command's default); empty or repeated specs are errors."""
+    from relext_bench.experiments.compare import split_models
+    from relext_bench.experiments.runner import parse_model
+
+    if args.models is None:
+        return None
+    models = split_models(args.models)
+    if not models:
+        raise UserError(f"--models {args.models!r} names no model")
+    seen: dict[str, str] = {}
+    for text in models:
+        key = parse_model(text).key()
+        if key in seen:
+            raise UserError(f"--models lists the same model twice: {seen[key]!r} and {text!r}")
+        seen[key] = text
+    return models
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="relext-bench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="relext-bench", description=__doc__.splitlines()[0])
     data = argparse.ArgumentParser(add_help=False)  # options of every command that reads a corpus
     data.add_argument("--offline", action="store_true", help="never touch the network")
     data.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
@@ -345,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label", parents=[data])
     p.add_argument("corpus", metavar="name", nargs="?", default=None, help="corpus name or spec")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
-    p.add_argument("--n", type=int, default=2, help="how many positives and negatives")
+    p.add_argument("--n", type=at_least(1), default=2, help="how many positives and negatives")
     p.set_defaults(func=_corpora_show)
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record", parents=[data])
@@ -355,30 +417,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
                    help="default: the model's own")
     p.add_argument("--predict-rule", default="paper", choices=["paper", "gated"])
-    p.add_argument("--threshold", type=float, default=None, help="ranking threshold (default: the model's)")
+    p.add_argument("--threshold", type=finite_float, default=None, help="ranking threshold (default: the model's)")
     p.add_argument("--encoder", default="shared", choices=["shared", "dense"],
                    help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=at_least(0), default=1)
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
-    p.add_argument("--fold", type=int, default=None, help="1..5 under the paper protocol")
-    p.add_argument("--max-epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--fold", type=at_least(1), default=None, help="1..5 under the paper protocol")
+    p.add_argument("--max-epochs", type=at_least(1), default=50)
+    p.add_argument("--batch-size", type=at_least(1), default=256)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
-    p.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before stopping")
+    p.add_argument("--threads", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=_train)
 
     run = argparse.ArgumentParser(add_help=False, parents=[data])  # options of every experiment
     run.add_argument("--protocol", default=None, choices=["standard", "paper"], help="default: standard")
-    run.add_argument("--workers", type=int, default=None, help="local worker processes (default 1)")
-    run.add_argument("--threads", type=int, default=None, help="torch threads per run (default: cores / workers)")
+    run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
+    run.add_argument("--threads", type=at_least(1), default=None, help="torch threads per run (default: cores / workers)")
     run.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
-    run.add_argument("--patience", type=int, default=2, help="epochs without improvement before a run stops")
+    run.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before a run stops")
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
@@ -395,9 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
-    p.add_argument("--seeds", type=int, default=None, help="default 5")
-    p.add_argument("--max-epochs", type=int, default=None, help="default 50")
-    p.add_argument("--baseline-seeds", type=int, default=None, metavar="N", help=BASELINE_SEEDS_HELP)
+    p.add_argument("--seeds", type=at_least(1), default=None, help="default 5")
+    p.add_argument("--max-epochs", type=at_least(1), default=None, help="default 50")
+    p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--reference", default=None, help="the model the others are tested against "
                                                      "(default: Baseline+MTL+Tag when present)")
     p.add_argument("--tuned", default=None, metavar="STUDY", help="use the best parameters of this tuning study")
@@ -410,10 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--seeds", type=at_least(1), default=5)
+    p.add_argument("--max-epochs", type=at_least(1), default=50)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
-    p.add_argument("--baseline-seeds", type=int, default=None, metavar="N", help=BASELINE_SEEDS_HELP)
+    p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--params", default=None, help="hyper-parameters for every model of the grid, e.g. "
                                                   "word_dim=100,position_dim=25,tag_dim=25 (CPU sizing)")
     p.set_defaults(func=_ablate)
@@ -422,21 +484,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
     p.add_argument("--ratios", default="1,2,5,10,all")
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--seeds", type=at_least(1), default=3)
+    p.add_argument("--max-epochs", type=at_least(1), default=50)
     p.set_defaults(func=_sweep)
 
     p = sub.add_parser("tune", help="an Optuna study of one model's hyper-parameters; resumable, shareable",
                        parents=[run])
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--model", required=True, help="model spec, e.g. ye2019:tags=bio_typed,objective=multitask")
-    p.add_argument("--trials", type=int, default=20, help="finished trials the study should have in all")
-    p.add_argument("--timeout", type=float, default=None, help="seconds this process may spend")
+    p.add_argument("--trials", type=at_least(1), default=20, help="finished trials the study should have in all")
+    p.add_argument("--timeout", type=positive_float, default=None, help="seconds this process may spend")
     p.add_argument("--storage", default=None, help="optuna storage URL: sqlite:///FILE, journal:FILE "
                                                    "(several processes on one machine), postgresql://... "
                                                    "(default: sqlite in --out)")
-    p.add_argument("--seed", type=int, default=1, help="sampler and training seed")
-    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--seed", type=at_least(0), default=1, help="sampler and training seed")
+    p.add_argument("--max-epochs", type=at_least(1), default=50)
     p.set_defaults(func=_tune)
 
     p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")
@@ -457,8 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model spec, e.g. ye2019 or cnn:tags=none")
     p.add_argument("--protocol", default="standard", choices=["standard", "paper"])
     p.add_argument("--encoder", default="dense,shared", help="dense, shared or dense,shared (default)")
-    p.add_argument("--batches", type=int, default=40, help="timed training batches per encoder")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--batches", type=at_least(2), default=40, help="timed training batches per encoder")
+    p.add_argument("--threads", type=at_least(1), default=None, help="torch threads (default: torch's)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_bench_train)

@@ -36,3 +36,42 @@ def test_build_ext_reports_where(capsys):
     assert main(["build-ext"]) == 0
     out = capsys.readouterr().out
     assert "built the C++" in out and "extensions" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "--seeds", "0"], "argument --seeds: 0 is less than 1"),
+    (["compare", "--seeds", "-3"], "argument --seeds: -3 is less than 1"),
+    (["compare", "--max-epochs", "0"], "argument --max-epochs: 0 is less than 1"),
+    (["compare", "--baseline-seeds", "-1"], "argument --baseline-seeds: -1 is less than 1"),
+    (["compare", "--workers", "0"], "argument --workers: 0 is less than 1"),
+    (["compare", "--threads", "-4"], "argument --threads: -4 is less than 1"),
+    (["ablate", "--patience", "-1"], "argument --patience: -1 is less than 0"),
+    (["tune", "--model", "cnn", "--trials", "0"], "argument --trials: 0 is less than 1"),
+    (["tune", "--model", "cnn", "--timeout", "nan"], "argument --timeout: nan is not a finite number above 0"),
+    (["train", "--model", "cnn", "--batch-size", "0"], "argument --batch-size: 0 is less than 1"),
+    (["train", "--model", "cnn", "--lr", "-1"], "argument --lr: -1 is not a finite number above 0"),
+    (["train", "--model", "cnn", "--threshold", "inf"], "argument --threshold: inf is not a finite number"),
+    (["train", "--model", "cnn", "--seeds", "x"], "unrecognized arguments"),
+    (["bench-train", "--model", "cnn", "--batches", "1"], "argument --batches: 1 is less than 2"),
+    (["corpora", "show", "synth_zh", "--n", "0"], "argument --n: 0 is less than 1"),
+])
+def test_numbers_are_range_checked_by_the_parser(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--ratios=-1,2"], "--ratios: -1 is not a finite number above 0"),
+    (["sweep", "--ratios", "1,nan"], "--ratios: nan is not a finite number above 0"),
+    (["sweep", "--ratios", "inf"], "--ratios: inf is not a finite number above 0"),
+    (["sweep", "--ratios", "0,all"], "--ratios: 0 is not a finite number above 0"),
+    (["compare", "--models", ","], "--models ',' names no model"),
+    (["compare", "--models", "cnn,,cnn"], "--models lists the same model twice: 'cnn' and 'cnn'"),
+    (["sweep", "--models", "cnn:tags=none,cnn:tags=none"], "lists the same model twice"),
+])
+def test_ratio_and_model_lists_are_checked(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
