@@ -103,6 +103,7 @@ def _train(args) -> int:
     from pathlib import Path
 
     from relext_bench.data import registry
+    from relext_bench.experiments.runner import check_buildable
     from relext_bench.models import ModelSpec
     from relext_bench.protocols import get_protocol
     from relext_bench.training.records import write_json_atomic
@@ -129,7 +130,7 @@ def _train(args) -> int:
         params[key] = value
     spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
                      threshold=args.threshold, encoder=args.encoder).with_params(**params)
-    spec.resolved()
+    check_buildable(spec, args.model)
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
                       patience=args.patience, device=args.device)
@@ -208,13 +209,16 @@ def _finish(args, kind: str, result: dict) -> int:
 
     print(f"{result['jobs']} runs: {result['already_done']} already stored, {len(result['ran'])} run now "
           f"({result['seconds'] / 60:.1f} min); records in {args.out}/runs")
+    if result["failed"]:
+        print(f"relext-bench: {len(result['failed'])} run(s) FAILED (listed in the report; a re-run retries "
+              "them): " + ", ".join(result["failed"]), file=sys.stderr)
     for path in report.build(args.out, args.reports, [kind]):
         print(f"report: {path}")
     exp = report.load(args.out, kind)
     if kind != "sweep":
         print(report.table(report.main_rows(exp, exp.at(None)),
                            ["model", "runs", "P", "R", f"test {exp.metric}", "95% CI", "min", "max"]))
-    return 0
+    return 1 if result["failed"] else 0
 
 
 NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from relext_bench.cli import main
 from relext_bench.experiments.compare import compare
 from relext_bench.experiments.runner import parse_model, split_models
 from relext_bench.experiments.store import Store
@@ -73,3 +74,36 @@ def test_workers_produce_the_same_records_as_one_process(tmp_path, workers):
     one = {r["key"]: r["test"] for r in Store(tmp_path / "one").records()}
     many = {r["key"]: r["test"] for r in Store(tmp_path / "many").records()}
     assert one == many and len(one) == 2
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("cnn:foo=1", "unknown hyper-parameter 'foo'"),
+    ("cnn:word_dim=-5", "its hyper-parameters do not make a model"),
+    ("cnn:dropout=2", "its hyper-parameters do not make a model"),
+    ("cnn:threshold=abc", "threshold 'abc' is not a number"),
+    ("cnn:threshold=nan", "threshold 'nan' is not finite"),
+    ("cnn:filters=x", "'x' is not a int"),
+])
+def test_bad_hyper_parameters_are_refused_before_any_run(tmp_path, capsys, spec, message):
+    out = tmp_path / "out"
+    assert main(["compare", "--corpus", "synth_zh:documents=6", "--models", spec, "--seeds", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (out / "runs").exists()  # nothing ran, nothing stored
+
+
+def test_failed_runs_are_retried_and_fail_the_exit_status(tmp_path, capsys, monkeypatch):
+    from relext_bench.experiments import runner
+
+    argv = ["compare", "--corpus", "synth_zh:documents=6", "--protocol", "paper", "--models", "pcnn",
+            "--seeds", "1", "--max-epochs", "1", "--out", str(tmp_path / "out"), "--reports", str(tmp_path)]
+    real = runner.train_run
+    monkeypatch.setattr(runner, "train_run", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk on fire")))
+    assert main(argv) == 1
+    assert "5 run(s) FAILED" in capsys.readouterr().err
+    monkeypatch.setattr(runner, "train_run", real)
+    assert main(argv) == 0  # the failures are retried, not kept
+    out = capsys.readouterr().out
+    assert "0 already stored, 5 run now" in out
+    assert main(argv) == 0 and "5 already stored, 0 run now" in capsys.readouterr().out

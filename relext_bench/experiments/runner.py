@@ -8,6 +8,7 @@ reported as failed, never averaged in).
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 import traceback
@@ -21,7 +22,7 @@ from relext_bench.data import registry
 from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.store import Store, run_key
-from relext_bench.models import ModelSpec
+from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import TrainConfig, train_run
 
@@ -50,13 +51,33 @@ def parse_model(text: str) -> ModelSpec:
         key, eq, value = item.partition("=")
         if not eq:
             raise UserError(f"model spec {text!r}: expected key=value, found {item!r}")
-        if key in SPEC_FIELDS:
-            fields[key] = float(value) if key == "threshold" else value
+        if key == "threshold":
+            try:
+                fields[key] = float(value)
+            except ValueError:
+                raise UserError(f"model spec {text!r}: threshold {value!r} is not a number") from None
+            if not math.isfinite(fields[key]):
+                raise UserError(f"model spec {text!r}: threshold {value!r} is not finite")
+        elif key in SPEC_FIELDS:
+            fields[key] = value
         else:
             params[key] = value
     spec = ModelSpec(name, **fields).with_params(**params)
-    spec.resolved()  # unknown names fail here, before any run starts
+    check_buildable(spec, text)  # unknown names and bad hyper-parameters fail here, before any run starts
     return spec
+
+
+def check_buildable(spec: ModelSpec, text: str) -> None:
+    """Builds the model on a tiny vocabulary: its hyper-parameters' names, types and
+    values are checked by the model itself."""
+    spec.resolved()
+    try:
+        build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
+    except UserError:
+        raise
+    except (RuntimeError, ValueError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"model spec {text!r}: its hyper-parameters do not make a model ({first})") from None
 
 
 def spec_text(spec: ModelSpec) -> str:
@@ -170,7 +191,8 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "report_name": report_name,
         **(extra or {}),
     })
-    stored = {j.key for j in jobs if store.has(j.key)}
+    # A finished run is never run again; a failed one is (its failure is recorded, not final).
+    stored = {j.key for j in jobs if store.finished(j.key)}
     todo = [j for j in jobs if run and j.key not in stored]
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
                disable=not progress, unit="run", dynamic_ncols=True)
@@ -188,5 +210,6 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
                 ran.append(f.result())
                 bar.update()
     bar.close()
-    return {"jobs": len(jobs), "already_done": len(stored), "ran": ran,
+    failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.get("status") == "failed"]
+    return {"jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

@@ -45,6 +45,11 @@ class Store:
     def put(self, key: str, record: dict) -> None:
         write_json_atomic(self.path(key), record | {"key": key})
 
+    def finished(self, key: str) -> bool:
+        """A stored run that finished (a failed one is run again)."""
+        record = self.get(key)
+        return isinstance(record, dict) and record.get("status") == "finished"
+
     def get(self, key: str) -> dict | None:
         return read_record(self.path(key)) if self.has(key) else None
 
