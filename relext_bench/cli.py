@@ -212,9 +212,9 @@ def _finish(args, kind: str, result: dict) -> int:
     if result["failed"]:
         print(f"relext-bench: {len(result['failed'])} run(s) FAILED (listed in the report; a re-run retries "
               "them): " + ", ".join(result["failed"]), file=sys.stderr)
-    for path in report.build(args.out, args.reports, [kind]):
+    for path in report.build(args.out, args.reports, ids=[result["manifest"]]):
         print(f"report: {path}")
-    exp = report.load(args.out, kind)
+    exp = report.load(args.out, result["manifest"])
     if kind != "sweep":
         print(report.table(report.main_rows(exp, exp.at(None)),
                            ["model", "runs", "P", "R", f"test {exp.metric}", "95% CI", "min", "max"]))

@@ -107,3 +107,20 @@ def test_failed_runs_are_retried_and_fail_the_exit_status(tmp_path, capsys, monk
     out = capsys.readouterr().out
     assert "0 already stored, 5 run now" in out
     assert main(argv) == 0 and "5 already stored, 0 run now" in capsys.readouterr().out
+
+
+def test_named_experiments_keep_their_own_manifests(tmp_path, capsys):
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    common = ["compare", "--corpus", "synth_zh:documents=6", "--protocol", "paper", "--seeds", "1",
+              "--max-epochs", "1", "--out", str(out), "--reports", str(reports)]
+    assert main([*common, "--models", "pcnn", "--name", "first"]) == 0
+    assert main([*common, "--models", "pcnn,cr_cnn", "--name", "second"]) == 0
+    assert "5 already stored, 5 run now" in capsys.readouterr().out  # pcnn's runs are shared
+    store = Store(out)
+    assert sorted(store.manifests()) == ["compare@first", "compare@second"]
+    assert len(store.manifest("compare@first")["runs"]) == 5 and len(store.manifest("compare@second")["runs"]) == 10
+    for path in reports.glob("*.md"):
+        path.unlink()
+    assert main(["report", str(out), "--reports", str(reports)]) == 0  # rebuilds both
+    assert sorted(p.name for p in reports.glob("*.md")) == ["first.md", "second.md"]
+    assert "cr_cnn" in (reports / "second.md").read_text() and "cr_cnn" not in (reports / "first.md").read_text()

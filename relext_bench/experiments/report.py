@@ -64,11 +64,13 @@ class Experiment:
         return [r for g in self.groups.values() for r in g.finished + g.failed]
 
 
-def load(directory: str | Path, kind: str) -> Experiment:
+def load(directory: str | Path, ident: str) -> Experiment:
+    """The experiment whose manifest has id `ident` (`compare`, or `compare@NAME` for a named one)."""
     store = Store(directory)
-    manifest = store.manifest(kind)
+    manifest = store.manifest(ident)
+    kind = ident.split("@", 1)[0]
     if manifest is None:
-        raise UserError(f"{directory}: no {kind}.json (run `relext-bench {kind}` with --out {directory})")
+        raise UserError(f"{directory}: no {ident}.json (run `relext-bench {kind}` with --out {directory})")
     labels = {r["name"]: r["label"] for r in manifest["roles"]}
     groups: dict[tuple[str, float | None], Group] = {}
     for run in manifest["runs"]:
@@ -605,18 +607,21 @@ def render(exp: Experiment, reports: Path, name: str) -> str:
 
 
 def build(directory: str | Path, reports: str | Path = "reports", kinds: list[str] | None = None,
-          name: str | None = None) -> list[Path]:
-    """Writes reports/NAME.md (and reports/NAME/*.png) for each experiment in DIR."""
+          name: str | None = None, ids: list[str] | None = None) -> list[Path]:
+    """Writes reports/NAME.md (and reports/NAME/*.png) for each experiment in DIR (of
+    the given kinds, or with the given manifest ids; default: every one)."""
     store = Store(directory)
     found = store.manifests()
-    kinds = kinds or list(found)
-    if not kinds:
-        raise UserError(f"{directory}: no experiment manifest (compare.json, ablate.json, sweep.json)")
+    chosen = ids or [i for i, m in found.items() if kinds is None or m.get("kind", i.split("@")[0]) in kinds]
+    if not chosen:
+        what = f"{'/'.join(kinds)} " if kinds else ""
+        raise UserError(f"{directory}: no {what}experiment manifest (compare.json, ablate.json, sweep.json, "
+                        "or KIND@NAME.json)")
     reports = Path(reports)
     written = []
-    for kind in kinds:
-        exp = load(directory, kind)
-        report = name if name and len(kinds) == 1 else report_name(exp)
+    for ident in chosen:
+        exp = load(directory, ident)
+        report = name if name and len(chosen) == 1 else report_name(exp)
         path = reports / f"{report}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(exp, reports, report), encoding="utf-8")

@@ -176,7 +176,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
     store = Store(out)
     store.clean()
-    store.put_manifest(kind, {
+    ident = store.put_manifest(kind, {
         "kind": kind, "corpus_spec": corpus_spec,
         "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
                    "language": corpus.language},
@@ -190,7 +190,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         "corpus_stats": corpus_stats(corpus, protocol),
         "report_name": report_name,
         **(extra or {}),
-    })
+    }, report_name)
     # A finished run is never run again; a failed one is (its failure is recorded, not final).
     stored = {j.key for j in jobs if store.finished(j.key)}
     todo = [j for j in jobs if run and j.key not in stored]
@@ -211,5 +211,5 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
                 bar.update()
     bar.close()
     failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.get("status") == "failed"]
-    return {"jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
+    return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

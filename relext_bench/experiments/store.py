@@ -3,8 +3,10 @@
 run is never run again, so a killed experiment resumes where it stopped, and several
 experiments (compare, ablate, sweep) on one corpus share the runs they have in common.
 
-Each experiment also writes a manifest, `<kind>.json`, naming the runs it consists
-of; reports are built from the manifest and the run records only.
+Each experiment also writes a manifest naming the runs it consists of: `<kind>.json`,
+or `<kind>@<name>.json` for one given a name (--name), so that several named
+experiments of one kind share a results directory (and its runs) without overwriting
+each other's manifest. Reports are built from the manifest and the run records only.
 """
 from __future__ import annotations
 
@@ -58,12 +60,25 @@ class Store:
             yield read_record(path)
 
     # ---- experiment manifests ---------------------------------------------------------
-    def put_manifest(self, kind: str, manifest: dict) -> None:
-        write_json_atomic(self.root / f"{kind}.json", manifest)
+    def put_manifest(self, kind: str, manifest: dict, name: str | None = None) -> str:
+        """Writes the manifest; returns its id (`kind`, or `kind@name`)."""
+        ident = manifest_id(kind, name)
+        write_json_atomic(self.root / f"{ident}.json", manifest)
+        return ident
 
-    def manifest(self, kind: str) -> dict | None:
-        path = self.root / f"{kind}.json"
+    def manifest(self, ident: str) -> dict | None:
+        """The manifest of id `kind` or `kind@name`."""
+        path = self.root / f"{ident}.json"
         return read_record(path) if path.exists() else None
 
     def manifests(self) -> dict[str, dict]:
-        return {k: m for k in KINDS if (m := self.manifest(k)) is not None}
+        """Every experiment's manifest in the directory, by id."""
+        found = {}
+        for path in sorted(self.root.glob("*.json")):
+            if path.stem.split("@", 1)[0] in KINDS:
+                found[path.stem] = read_record(path)
+        return found
+
+
+def manifest_id(kind: str, name: str | None) -> str:
+    return f"{kind}@{name}" if name else kind
