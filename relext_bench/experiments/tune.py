@@ -58,19 +58,54 @@ def open_storage(url: str | None, out: str | Path):
         return optuna.storages.RDBStorage(url)
     except Exception as e:  # a bad URL or a missing database driver
         hint = " (a PostgreSQL storage needs a driver such as psycopg2)" if url.startswith("postgres") else ""
-        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {e}{hint}") from None
+        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {scrub(str(e), url)}{hint}") from None
+
+
+SECRET_KEYS = {"password", "passwd", "pass", "pwd", "sslpassword", "secret", "token"}
 
 
 def public_url(url: str | None) -> str:
-    """The storage as a report may show it: no password, no directories."""
+    """The storage as a message or report may show it: no user information (which
+    holds the password, '@' in it included), no secret query parameter, no
+    directories; text that is not a URL is not shown at all."""
     if url is None:
         return "sqlite (tune.db beside the results)"
     if url.startswith("journal:"):
         return f"journal ({Path(url.removeprefix('journal:')).name})"
     if url.startswith("sqlite:"):
         return f"sqlite ({Path(url.split('///', 1)[-1]).name})"
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "(a storage that is not a URL; not shown)"
+    base, q, query = rest.rsplit("@", 1)[-1].partition("?")
+    items = [f"{k}=***" if k.lower() in SECRET_KEYS else f"{k}{eq}{v}"
+             for k, eq, v in (item.partition("=") for item in query.split("&") if item)]
+    return f"{scheme}://{base}" + (q + "&".join(items) if items else "")
+
+
+def _secrets(url: str) -> set[str]:
+    """Every piece of a storage URL that may be a password, as written and decoded."""
+    from urllib.parse import unquote
+
+    _, sep, rest = url.partition("://")
+    found = {url} if not sep else set()
+    if "@" in rest:
+        userinfo = rest.rsplit("@", 1)[0]
+        found |= {userinfo, userinfo.partition(":")[2]}
+    for item in rest.partition("?")[2].split("&"):
+        key, _, value = item.partition("=")
+        if key.lower() in SECRET_KEYS:
+            found.add(value)
+    return {v for s in found for v in (s, unquote(s)) if v}
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (an exception's message) with the URL and anything in it that may be a
+    password replaced by its public form or ***."""
+    text = text.replace(url, public_url(url))
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def study_name(corpus, protocol_name: str, spec) -> str:
