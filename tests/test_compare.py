@@ -1,4 +1,5 @@
 """compare: runs stored at once, keyed; a killed comparison resumes, losing and repeating nothing."""
+import json
 import os
 import signal
 import subprocess
@@ -124,3 +125,42 @@ def test_named_experiments_keep_their_own_manifests(tmp_path, capsys):
     assert main(["report", str(out), "--reports", str(reports)]) == 0  # rebuilds both
     assert sorted(p.name for p in reports.glob("*.md")) == ["first.md", "second.md"]
     assert "cr_cnn" in (reports / "second.md").read_text() and "cr_cnn" not in (reports / "first.md").read_text()
+
+
+DAMAGE = {
+    "truncated": lambda path, other: path.write_text(path.read_text()[:200]),
+    "empty": lambda path, other: path.write_text(""),
+    "list": lambda path, other: path.write_text("[]"),
+    "null": lambda path, other: path.write_text("null"),
+    "missing field": lambda path, other: path.write_text(
+        json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "test"})),
+    "another run's record": lambda path, other: path.write_text(other.read_text()),
+    "not UTF-8": lambda path, other: path.write_bytes(b"\xff\xfe{"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_records_are_set_aside_and_trained_again(tmp_path, capsys, damage):
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    argv = ["compare", "--corpus", "synth_zh:documents=6", "--protocol", "paper", "--models", "pcnn",
+            "--seeds", "1", "--max-epochs", "1", "--out", str(out), "--reports", str(reports)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    first, second = sorted((out / "runs").glob("*.json"))[:2]
+    DAMAGE[damage](first, second)
+    assert main(["report", str(out), "--reports", str(reports)]) == 0  # no traceback: shown as missing
+    err = capsys.readouterr().err
+    assert f"{first}:" in err and "moved to" in err and err.count("\n") == 1
+    assert "1 run(s) not finished yet" in (reports / "synth_zh-paper-compare.md").read_text()
+    assert (out / "runs" / "damaged" / first.name).exists()
+    assert main(argv) == 0
+    assert "4 already stored, 1 run now" in capsys.readouterr().out
+    assert json.loads(first.read_text())["key"] == first.stem
+
+
+@pytest.mark.parametrize("content", ["", "{", "[]", '{"kind": "compare"}'])
+def test_a_damaged_manifest_is_one_line(tmp_path, capsys, content):
+    (tmp_path / "compare.json").write_text(content)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "compare.json" in err and err.count("\n") == 1

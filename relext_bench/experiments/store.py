@@ -3,6 +3,12 @@
 run is never run again, so a killed experiment resumes where it stopped, and several
 experiments (compare, ablate, sweep) on one corpus share the runs they have in common.
 
+A record is checked whenever it is read: it must be a run record of this version whose
+own key is the file's (a record copied under another run's key is not that run). A
+damaged one (truncated, empty, not a record, missing fields, another key) is moved
+aside into `runs/damaged/` with a one-line warning naming the file, and its run counts
+as not done, so the next invocation trains it again.
+
 Each experiment also writes a manifest naming the runs it consists of: `<kind>.json`,
 or `<kind>@<name>.json` for one given a name (--name), so that several named
 experiments of one kind share a results directory (and its runs) without overwriting
@@ -12,12 +18,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
-from relext_bench.training.records import read_record, write_json_atomic
+from relext_bench.errors import UserError
+from relext_bench.training.records import RECORD_VERSION, read_record, write_json_atomic
 
 KINDS = ("compare", "ablate", "sweep")
+
+
+# What a report reads from a record, by status.
+REQUIRED = {"finished": ("version", "model", "seed", "partition", "test", "dev", "predictions", "curve",
+                         "labels", "timings"),
+            "failed": ("failure",)}
+
+
+def record_problem(record, key: str) -> str | None:
+    """Why `record` cannot be the stored run `key`; None when it can."""
+    if not isinstance(record, dict):
+        return f"not a run record ({type(record).__name__})"
+    if record.get("key") != key:
+        return f"its own key is {record.get('key')!r}, not the file's (a record stored under another run's key)"
+    status = record.get("status")
+    if status not in REQUIRED:
+        return f"status {status!r} is neither finished nor failed"
+    missing = [f for f in REQUIRED[status] if f not in record]
+    if missing:
+        return f"{status} record without {', '.join(missing)}"
+    if status == "finished" and record["version"] != RECORD_VERSION:
+        return f"record version {record['version']!r}; this harness reads version {RECORD_VERSION}"
+    return None
 
 
 def run_key(corpus_digest: str, protocol: str, spec_key: str, partition: str, seed: int,
@@ -53,11 +83,32 @@ class Store:
         return isinstance(record, dict) and record.get("status") == "finished"
 
     def get(self, key: str) -> dict | None:
-        return read_record(self.path(key)) if self.has(key) else None
+        """The run's record; None when there is none, or it was damaged (and is now set aside)."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            record = read_record(path)
+            problem = record_problem(record, key)
+        except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+            record, problem = None, f"unreadable ({type(e).__name__})"
+        if problem is None:
+            return record
+        self._set_aside(path, problem)
+        return None
 
-    def records(self) -> Iterator[dict]:
-        for path in sorted(self.runs.glob("*.json")):
-            yield read_record(path)
+    def _set_aside(self, path: Path, problem: str) -> None:
+        damaged = self.runs / "damaged"
+        damaged.mkdir(parents=True, exist_ok=True)
+        dest, n = damaged / path.name, 1
+        while dest.exists():
+            dest, n = damaged / f"{path.name}.{n}", n + 1
+        try:
+            path.rename(dest)
+        except FileNotFoundError:  # another process set it aside first
+            return
+        print(f"relext-bench: warning: {path}: {problem}; moved to {dest}, its run will be trained again",
+              file=sys.stderr)
 
     # ---- experiment manifests ---------------------------------------------------------
     def put_manifest(self, kind: str, manifest: dict, name: str | None = None) -> str:
@@ -69,14 +120,23 @@ class Store:
     def manifest(self, ident: str) -> dict | None:
         """The manifest of id `kind` or `kind@name`."""
         path = self.root / f"{ident}.json"
-        return read_record(path) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            manifest = read_record(path)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise UserError(f"{path}: the experiment's manifest is damaged ({type(e).__name__}); running the "
+                            "experiment again writes it anew") from None
+        if not isinstance(manifest, dict) or not {"kind", "runs", "roles"} <= manifest.keys():
+            raise UserError(f"{path}: not an experiment manifest; running the experiment again writes it anew")
+        return manifest
 
     def manifests(self) -> dict[str, dict]:
         """Every experiment's manifest in the directory, by id."""
         found = {}
         for path in sorted(self.root.glob("*.json")):
             if path.stem.split("@", 1)[0] in KINDS:
-                found[path.stem] = read_record(path)
+                found[path.stem] = self.manifest(path.stem)
         return found
 
 
