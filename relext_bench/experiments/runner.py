@@ -12,7 +12,8 @@ import math
 import os
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from relext_bench.data import registry
 from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
+from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
@@ -159,6 +161,77 @@ def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, o
     return job.key
 
 
+POLL_S = 2.0  # how often a process whose remaining runs are all claimed elsewhere looks again
+
+
+def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims, bar, corpus_spec: str,
+                 protocol_name: str, cfg: TrainConfig, out: str) -> list[str]:
+    """Runs the jobs that this process can claim, at most `slots` at a time; a job
+    claimed by another live process is left to it (and looked at again until its
+    record is stored, or its claim goes stale and is taken over here)."""
+    queue, waiting, in_flight, ran, k = deque(todo), [], {}, [], 0
+    while queue or waiting or in_flight:
+        while queue and len(in_flight) < slots:
+            job = queue.popleft()
+            if store.finished(job.key):  # finished elsewhere
+                bar.update()
+                continue
+            if not claims.try_claim(job.key):
+                waiting.append(job)
+                continue
+            if store.finished(job.key):  # stored just before our claim
+                claims.release(job.key)
+                bar.update()
+                continue
+            bar.set_postfix_str(f"{job.role} {job.partition} seed {job.seed}")
+            in_flight[pool.submit(_run_job, corpus_spec, protocol_name, job, spread_devices(cfg, k), out)] = job
+            k += 1
+        if in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = in_flight.pop(future)
+                ran.append(future.result())
+                claims.release(job.key)
+                bar.update()
+        elif waiting:
+            time.sleep(POLL_S)
+        if not queue:
+            queue.extend(waiting)
+            waiting.clear()
+    return ran
+
+
+class _Inline:
+    """An executor that runs each job at once in this process (one worker)."""
+
+    def submit(self, fn, *args) -> Future:
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when the process that started it does (also
+    after a SIGKILL, which leaves no chance to shut the pool down)."""
+    import ctypes
+    import signal
+    import threading
+
+    try:  # Linux: the kernel sends SIGKILL when the parent exits
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="relext-parent-watch", daemon=True).start()
+
+
 def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
                    workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
                    ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None,
@@ -196,19 +269,18 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     todo = [j for j in jobs if run and j.key not in stored]
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
                disable=not progress, unit="run", dynamic_ncols=True)
-    ran, t0 = [], time.perf_counter()
-    if workers <= 1:
-        for job in todo:
-            bar.set_postfix_str(f"{job.role} {job.partition} seed {job.seed}")
-            ran.append(_run_job(corpus_spec, protocol.name, job, cfg, out))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_job, corpus_spec, protocol.name, j, spread_devices(cfg, k), out)
-                       for k, j in enumerate(todo)]
-            for f in as_completed(futures):
-                ran.append(f.result())
-                bar.update()
+    t0 = time.perf_counter()
+    claims = Claims(store.runs)
+    try:
+        if workers <= 1:
+            ran = _run_claimed(_Inline(), 1, todo, store, claims, bar, corpus_spec, protocol.name, cfg, out)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                       initializer=_die_with_parent, initargs=(os.getpid(),))
+            with pool:
+                ran = _run_claimed(pool, workers, todo, store, claims, bar, corpus_spec, protocol.name, cfg, out)
+    finally:
+        claims.release_all()
     bar.close()
     failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.get("status") == "failed"]
     return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,

@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from relext_bench.errors import UserError
+from relext_bench.experiments.claims import pid_alive
 from relext_bench.training.records import RECORD_VERSION, read_record, write_json_atomic
 
 KINDS = ("compare", "ablate", "sweep")
@@ -61,11 +63,21 @@ class Store:
         self.root = Path(directory)
         self.runs = self.root / "runs"
 
-    def clean(self) -> int:
-        """Removes temporary files left by a killed write; returns how many."""
-        stale = list(self.runs.glob(".*.tmp")) if self.runs.exists() else []
-        for path in stale:
-            path.unlink(missing_ok=True)
+    def clean(self, older_than_s: float = 3600.0) -> int:
+        """Removes temporary files left by a killed write; returns how many: those of
+        a writer (its pid is in the name) that no longer runs on this machine, and any
+        older than an hour. Another process's write in progress is left alone."""
+        now = time.time()
+        stale = []
+        for path in self.runs.glob(".*.tmp") if self.runs.exists() else []:
+            pid = path.name.removesuffix(".tmp").split(".")[-2]
+            try:
+                dead = pid.isdigit() and not pid_alive(int(pid))
+                if dead or now - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    stale.append(path)
+            except FileNotFoundError:
+                pass
         return len(stale)
 
     def path(self, key: str) -> Path:
@@ -96,6 +108,11 @@ class Store:
             return record
         self._set_aside(path, problem)
         return None
+
+    def records(self) -> list[dict]:
+        """Every stored run's record (damaged ones set aside)."""
+        paths = sorted(self.runs.glob("*.json")) if self.runs.exists() else []
+        return [r for p in paths if (r := self.get(p.stem)) is not None]
 
     def _set_aside(self, path: Path, problem: str) -> None:
         damaged = self.runs / "damaged"

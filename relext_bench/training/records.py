@@ -71,7 +71,8 @@ def _git_commit() -> str | None:
 
 def write_json_atomic(path: Path, data: dict, compact: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's pid in the name: a clean-up removes only a dead writer's leftovers.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     layout = {"separators": (",", ":")} if compact else {"indent": 1}
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
