@@ -106,7 +106,7 @@ def _train(args) -> int:
     from relext_bench.experiments.runner import check_buildable
     from relext_bench.models import ModelSpec
     from relext_bench.protocols import get_protocol
-    from relext_bench.training.records import write_json_atomic
+    from relext_bench.training.records import check_writable, write_or_keep
     from relext_bench.training.trainer import TrainConfig, train_run
 
     protocol = get_protocol(args.protocol)
@@ -134,9 +134,10 @@ def _train(args) -> int:
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
                       patience=args.patience, device=args.device)
+    check_writable(args.out)
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
     out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
-    write_json_atomic(out, record)
+    write_or_keep(out, record)
     if corpus.synthetic:
         print("SYNTHETIC corpus (generated, not real data)")
     if record["status"] != "finished":

@@ -26,6 +26,7 @@ from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
+from relext_bench.training.records import check_writable
 from relext_bench.training.trainer import TrainConfig, train_run
 
 SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold", "encoder"}
@@ -170,7 +171,11 @@ def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims
     claimed by another live process is left to it (and looked at again until its
     record is stored, or its claim goes stale and is taken over here)."""
     queue, waiting, in_flight, ran, k = deque(todo), [], {}, [], 0
+    write_error: UserError | None = None
     while queue or waiting or in_flight:
+        if write_error:  # the directory cannot take records: start nothing new
+            queue.clear()
+            waiting.clear()
         while queue and len(in_flight) < slots:
             job = queue.popleft()
             if store.finished(job.key):  # finished elsewhere
@@ -190,14 +195,20 @@ def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 job = in_flight.pop(future)
-                ran.append(future.result())
                 claims.release(job.key)
+                try:
+                    ran.append(future.result())
+                except UserError as e:  # its record could not be stored (and was kept elsewhere)
+                    write_error = write_error or e
+                    continue
                 bar.update()
         elif waiting:
             time.sleep(POLL_S)
         if not queue:
             queue.extend(waiting)
             waiting.clear()
+    if write_error:
+        raise write_error
     return ran
 
 
@@ -248,6 +259,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     seed_list = list(range(1, seeds + 1))
     jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
     store = Store(out)
+    check_writable(store.runs)  # before any run trains
     store.clean()
     ident = store.put_manifest(kind, {
         "kind": kind, "corpus_spec": corpus_spec,
@@ -281,7 +293,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
                 ran = _run_claimed(pool, workers, todo, store, claims, bar, corpus_spec, protocol.name, cfg, out)
     finally:
         claims.release_all()
-    bar.close()
+        bar.close()
     failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.get("status") == "failed"]
     return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

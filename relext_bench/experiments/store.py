@@ -24,7 +24,12 @@ from pathlib import Path
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import pid_alive
-from relext_bench.training.records import RECORD_VERSION, read_record, write_json_atomic
+from relext_bench.training.records import (
+    RECORD_VERSION,
+    read_record,
+    write_json_atomic,
+    write_or_keep,
+)
 
 KINDS = ("compare", "ablate", "sweep")
 
@@ -87,7 +92,9 @@ class Store:
         return self.path(key).exists()
 
     def put(self, key: str, record: dict) -> None:
-        write_json_atomic(self.path(key), record | {"key": key})
+        """Stores the record; when the write fails, it is kept in a fallback file and
+        the error (a UserError) names both."""
+        write_or_keep(self.path(key), record | {"key": key})
 
     def finished(self, key: str) -> bool:
         """A stored run that finished (a failed one is run again)."""

@@ -98,3 +98,43 @@ def _default(o):
 def read_record(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def check_writable(directory: str | Path) -> Path:
+    """Creates the directory if needed and writes a probe file in it, so that a run
+    never trains only to find it cannot store its record."""
+    from relext_bench.errors import UserError
+
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-probe.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"{directory}: cannot write there ({e.strerror or type(e).__name__})") from None
+    return directory
+
+
+def write_or_keep(path: Path, record: dict) -> None:
+    """Writes a record; when that fails, keeps it in a fallback file and raises one
+    clear error naming both (nothing computed is lost)."""
+    from relext_bench.errors import UserError
+    from relext_bench.paths import home
+
+    try:
+        write_json_atomic(path, record)
+        return
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+    for folder in (home() / "unsaved", Path(tempfile.gettempdir())):
+        fallback = folder / f"relext-bench-{path.stem}-{os.getpid()}.json"
+        try:
+            write_json_atomic(fallback, record)
+            break
+        except OSError:
+            continue
+    else:
+        raise UserError(f"{path}: could not write the record ({reason}), nor a copy elsewhere") from None
+    raise UserError(f"{path}: could not write the record ({reason}); it is kept in {fallback}") from None
+
