@@ -75,7 +75,13 @@ def build(verbose: bool = False) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     name = f"relext_ops_{directory.name.rsplit('-', 1)[-1]}"
     sources = [str(CSRC / s) for s in CPU_SOURCES + (CUDA_SOURCES if with_cuda else [])]
-    if not any(directory.glob(f"{name}*.so")):
+    library = directory / f"{name}.so"
+    if library.exists() and not (directory / "lock").exists() and not verified(library):
+        # A damaged library would crash the process when loaded (SIGBUS): rebuild it.
+        print(f"relext-bench: the built extension {library} is damaged; rebuilding it", file=sys.stderr)
+        shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+    if not library.exists():
         print(f"relext-bench: compiling the C++{'/CUDA' if with_cuda else ''} extension "
               f"(once, about a minute) into {directory}", file=sys.stderr)
     cpp_extension.load(
@@ -83,4 +89,41 @@ def build(verbose: bool = False) -> Path:
         extra_cflags=["-O3", "-fopenmp", "-fno-math-errno", *cpu_cflags()], extra_ldflags=["-fopenmp"],
         extra_cuda_cflags=["-O3"] if with_cuda else None,
         with_cuda=with_cuda, verbose=verbose)
+    digest = directory / f"{library.name}.sha256"
+    if not digest.exists():  # written whole or not at all: another process may be checking it
+        partial = digest.with_name(f".{digest.name}.{os.getpid()}")
+        partial.write_text(file_sha256(library) + "\n")
+        os.replace(partial, digest)
     return directory
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified(library: Path) -> bool:
+    """The library is whole: its checksum, written beside it once it had loaded, still
+    matches; without one (a build from before checksums, or one cut short), its ELF
+    section headers lie within the file, which a truncated library's do not."""
+    digest = library.with_name(library.name + ".sha256")
+    if digest.exists():
+        return digest.read_text().strip() == file_sha256(library)
+    return elf_complete(library)
+
+
+def elf_complete(path: Path) -> bool:
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        size = fh.seek(0, 2)
+    if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2:  # 64-bit ELF only
+        return False
+    order = "<" if head[5] == 1 else ">"
+    shoff, = struct.unpack_from(order + "Q", head, 0x28)
+    shentsize, shnum = struct.unpack_from(order + "HH", head, 0x3A)
+    return 0 < shoff and shoff + shentsize * shnum <= size

@@ -1,0 +1,57 @@
+"""The built extension is verified before it is loaded: a damaged one is rebuilt."""
+import shutil
+
+from relext_bench.kernels import backend, build
+
+
+def built_library(tmp_path):
+    backend()  # built (or found) in this session's home
+    directory = build.build_dir(build.cuda_wanted())
+    (library,) = directory.glob("relext_ops_*.so")
+    copy = tmp_path / library.name
+    shutil.copy(library, copy)
+    return library, copy
+
+
+def test_checksum_written_and_checked(tmp_path):
+    library, copy = built_library(tmp_path)
+    digest = library.with_name(library.name + ".sha256")
+    assert digest.read_text().strip() == build.file_sha256(library) and build.verified(library)
+    shutil.copy(digest, tmp_path / digest.name)
+    assert build.verified(copy)
+    with open(copy, "r+b") as fh:  # same size, one byte changed
+        fh.seek(100)
+        fh.write(b"\x00" if fh.read(1) != b"\x00" else b"\x01")
+    assert not build.verified(copy)
+
+
+def test_truncated_library_without_checksum_is_caught(tmp_path):
+    _, copy = built_library(tmp_path)
+    assert build.elf_complete(copy)
+    with open(copy, "r+b") as fh:
+        fh.truncate(copy.stat().st_size // 2)
+    assert not build.elf_complete(copy) and not build.verified(copy)
+    copy.write_bytes(b"")
+    assert not build.elf_complete(copy)
+
+
+def test_a_damaged_library_is_rebuilt_not_loaded(tmp_path, monkeypatch, capsys):
+    from torch.utils import cpp_extension
+
+    good, _ = built_library(tmp_path)
+    monkeypatch.setenv("RELEXT_BENCH_HOME", str(tmp_path / "home"))
+    directory = build.build_dir(build.cuda_wanted())
+    directory.mkdir(parents=True)
+    name = f"relext_ops_{directory.name.rsplit('-', 1)[-1]}"
+    (directory / f"{name}.so").write_bytes(b"\x7fELF truncated")
+    loads = []
+
+    def fake_load(name, sources, build_directory, **kwargs):  # what ninja would link
+        loads.append(sorted(p.name for p in directory.iterdir()))
+        shutil.copy(good, directory / f"{name}.so")
+
+    monkeypatch.setattr(cpp_extension, "load", fake_load)
+    build.build()
+    assert loads == [[]]  # the damaged library was removed before the build
+    assert "is damaged; rebuilding it" in capsys.readouterr().err
+    assert build.verified(directory / f"{name}.so")
