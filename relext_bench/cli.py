@@ -104,9 +104,9 @@ def _train(args) -> int:
 
     from relext_bench.data import registry
     from relext_bench.experiments.runner import check_buildable
+    from relext_bench.files import check_writable, write_or_keep
     from relext_bench.models import ModelSpec
     from relext_bench.protocols import get_protocol
-    from relext_bench.training.records import check_writable, write_or_keep
     from relext_bench.training.trainer import TrainConfig, train_run
 
     protocol = get_protocol(args.protocol)

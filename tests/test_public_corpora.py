@@ -194,3 +194,32 @@ def test_tampered_archive_is_refused(fresh_home, tmp_path, monkeypatch):
     with pytest.raises(UserError, match="tree digest mismatch"):
         registry.load("sanwen")
     assert not list((fresh_home / "archives").glob("sanwen-*"))
+
+
+@needs_mirror
+def test_a_changed_prepared_corpus_is_parsed_again(fresh_home, capsys):
+    first = registry.get("chisiec").loader()
+    (path,) = (fresh_home / "prepared").glob("chisiec-*.json")
+    cached = json.loads(path.read_text(encoding="utf-8"))
+    sentence = cached["corpus"]["documents"][0]["sentences"][0]
+    sentence["tokens"][0] = "tampered"  # well-formed, but not what was prepared
+    path.write_text(json.dumps(cached), encoding="utf-8")
+    again = registry.get("chisiec").loader()
+    assert "was changed since it was prepared" in capsys.readouterr().err
+    assert again == first and again.documents[0].sentences[0].tokens[0] != "tampered"
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from relext_bench.files import write_json_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "r.json", {"a": 1})
+        assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_json_atomic(tmp_path / "s.json", {"a": 1})
+        assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

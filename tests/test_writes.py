@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import relext_bench.experiments.runner  # noqa: F401  (imported before a test patches the trainer)
+from relext_bench import files
 from relext_bench.cli import main
-from relext_bench.training import records
 
 TINY = ["--corpus", "synth_zh:documents=6", "--protocol", "paper", "--max-epochs", "1"]
 
@@ -26,14 +27,14 @@ def test_train_refuses_an_output_it_cannot_write_before_training(tmp_path, capsy
 
 def failing_under(directory: Path, monkeypatch):
     """write_json_atomic fails (disk full) under `directory`, works elsewhere."""
-    real = records.write_json_atomic
+    real = files.write_json_atomic
 
     def write(path, data, compact=False):
         if Path(directory) in Path(path).parents:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data, compact)
 
-    monkeypatch.setattr(records, "write_json_atomic", write)
+    monkeypatch.setattr(files, "write_json_atomic", write)
 
 
 def kept(err: str) -> dict:

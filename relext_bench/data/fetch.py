@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from tqdm import tqdm
 
 from relext_bench.errors import UserError
+from relext_bench.files import apply_umask
 from relext_bench.paths import home
 
 SOURCES = Path(__file__).with_name("sources.json")
@@ -83,6 +84,7 @@ def fetch(url: str, sha256: str, size: int | None = None) -> Path:
         if got != sha256:
             raise UserError(f"checksum mismatch for {url}: expected sha256 {sha256[:16]}..., got {got[:16]}... "
                             "(file damaged or changed upstream; nothing was cached)")
+        apply_umask(tmp)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

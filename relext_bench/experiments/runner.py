@@ -24,9 +24,9 @@ from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.store import Store, run_key
+from relext_bench.files import check_writable
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
-from relext_bench.training.records import check_writable
 from relext_bench.training.trainer import TrainConfig, train_run
 
 SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold", "encoder"}

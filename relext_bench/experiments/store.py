@@ -24,12 +24,8 @@ from pathlib import Path
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import pid_alive
-from relext_bench.training.records import (
-    RECORD_VERSION,
-    read_record,
-    write_json_atomic,
-    write_or_keep,
-)
+from relext_bench.files import read_record, write_json_atomic, write_or_keep
+from relext_bench.training.records import RECORD_VERSION
 
 KINDS = ("compare", "ablate", "sweep")
 

@@ -26,9 +26,9 @@ import numpy as np
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import load_corpus, parse_model, spec_text
+from relext_bench.files import read_record, write_json_atomic
 from relext_bench.models.base import MODELS, _load_models
 from relext_bench.protocols import get_protocol
-from relext_bench.training.records import read_record, write_json_atomic
 from relext_bench.training.trainer import TrainConfig, train_run
 
 TRAIN_SEED = 1
