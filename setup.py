@@ -27,7 +27,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig"],
+        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil"],
     },
     entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
 )

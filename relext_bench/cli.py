@@ -552,8 +552,9 @@ def _apply_global_options(args) -> None:
         os.environ["RELEXT_BENCH_LDC_DIR"] = args.ldc_dir
     if getattr(args, "offline", False):
         os.environ["RELEXT_BENCH_OFFLINE"] = "1"
-    if getattr(args, "strict", False) and getattr(args, "corpus", None):
-        args.corpus += ("," if ":" in args.corpus else ":") + "strict=1"
+    if getattr(args, "strict", False) and getattr(args, "corpus", None):  # before any path=, which ends a spec
+        name, _, rest = args.corpus.partition(":")
+        args.corpus = f"{name}:strict=1" + (f",{rest}" if rest else "")
 
 
 def main(argv: list[str] | None = None) -> int:

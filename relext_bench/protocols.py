@@ -42,7 +42,20 @@ class Protocol:
         """The parts that statistics are reported over."""
         if self.scheme == "cv":
             return {f"fold-{k + 1}": f for k, f in enumerate(self.fold_documents(corpus))}
+        self.check_splits(corpus)
         return {name: tuple(corpus.split(name)) for name in ("train", "dev", "test")}
+
+    def check_splits(self, corpus: Corpus) -> None:
+        """The fixed scheme needs train, dev and test, and a training split with documents."""
+        missing = [s for s in ("train", "dev", "test") if s not in corpus.splits]
+        if missing:
+            raise UserError(
+                f"corpus {corpus.name} has no {'/'.join(missing)} split (it has: {', '.join(corpus.splits) or 'none'}); "
+                f"the {self.name} protocol needs train, dev and test: for your own data, give --path a folder with "
+                "train.json, dev.json and test.json (a single file is the train split), or use --protocol paper "
+                "(5-fold cross-validation over the documents)")
+        if not corpus.splits["train"]:
+            raise UserError(f"corpus {corpus.name}: the train split has no documents; nothing to train on")
 
     def partitions(self, corpus: Corpus) -> list[Partition]:
         if self.scheme == "cv":
@@ -51,9 +64,7 @@ class Protocol:
                               tuple(d for j, f in enumerate(folds) if j != k for d in f),
                               held, held)
                     for k, held in enumerate(folds)]
-        missing = [s for s in ("train", "dev", "test") if s not in corpus.splits]
-        if missing:
-            raise UserError(f"corpus {corpus.name} has no {'/'.join(missing)} split for the standard protocol")
+        self.check_splits(corpus)
         return [Partition("main", *(tuple(corpus.split(s)) for s in ("train", "dev", "test")))]
 
 

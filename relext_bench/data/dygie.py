@@ -3,9 +3,14 @@ document per line with `doc_key`, `sentences` (token lists), `ner` (per sentence
 `[start, end, label]`, document-level inclusive token indices) and `relations` (per
 sentence `[s1, e1, s2, e2, label]`, Arg-1 first). Other keys are ignored.
 
-`--path` names a file (all documents form the `train` split) or a folder whose
-`train.json`, `dev.json` and `test.json` (or `*train*`, `*dev*`, `*test*` files) give
-the splits.
+`--path` names a file (all documents form the `train` split: enough for the paper
+protocol's cross-validation; the standard protocol says it needs dev and test) or a
+folder whose `train.json`, `dev.json` and `test.json` (or `*train*`, `*dev*`, `*test*`
+files) give the splits.
+
+Damage is counted by kind with file and line, never a traceback: a line that is not
+UTF-8 or not JSON (or nested too deeply to parse), a document not in the format, more
+`ner`/`relations` lists than sentences, tokens that are not strings (converted).
 """
 from __future__ import annotations
 
@@ -43,11 +48,16 @@ def load_dygie(path: str | Path, language: str = "en", strict: bool = False, nam
     docs, splits, seen = [], {}, set()
     for split, file in split_files(path).items():
         ids = []
-        with open(file, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with open(file, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                where = f"{file.name}:{lineno}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    problems.skip("line not UTF-8", f"{where} (byte {e.start})")
+                    continue
                 if not line.strip():
                     continue
-                where = f"{file.name}:{lineno}"
                 try:
                     obj = json.loads(line)
                     if str(obj["doc_key"]) in seen:
@@ -56,6 +66,9 @@ def load_dygie(path: str | Path, language: str = "en", strict: bool = False, nam
                     doc = _document(obj, where, problems)
                 except json.JSONDecodeError as e:
                     problems.skip("malformed JSON line", f"{where} ({e.msg})")
+                    continue
+                except RecursionError:
+                    problems.skip("JSON nested too deeply", where)
                     continue
                 except (KeyError, TypeError, ValueError, IndexError) as e:
                     problems.skip("document not in the DyGIE++ format", f"{where} ({type(e).__name__}: {e})")
@@ -75,14 +88,23 @@ def load_dygie(path: str | Path, language: str = "en", strict: bool = False, nam
 def _document(obj: dict, where: str, problems: Problems) -> Document:
     key = str(obj["doc_key"])
     sentences, offset, char = [], 0, 0
+    n_sent = len(obj["sentences"])
     ners = obj.get("ner") or [[] for _ in obj["sentences"]]
     rels = obj.get("relations") or [[] for _ in obj["sentences"]]
+    for field, lists in (("ner", ners), ("relations", rels)):
+        for k in range(n_sent, len(lists)):
+            problems.skip(f"{field} list beyond the sentence count", f"{where} {field} list {k}")
     for k, tokens in enumerate(obj["sentences"]):
+        if not isinstance(tokens, list):
+            raise TypeError(f"sentence {k} is not a list of tokens")
+        for j, t in enumerate(tokens):
+            if not isinstance(t, str):
+                problems.note("token that is not a string (converted to text)", f"{where} sentence {k} token {j}")
         tokens = [str(t) for t in tokens]
         sid = f"{key}:s{k}"
         n = len(tokens)
         ents, by_span = [], {}
-        for j, (a, b, label) in enumerate(ners[k]):
+        for j, (a, b, label) in enumerate(ners[k] if k < len(ners) else []):
             s, e = int(a) - offset, int(b) - offset + 1
             if not 0 <= s < e <= n:
                 problems.skip("entity span outside its sentence", f"{where} sentence {k} entity {j}")
@@ -91,7 +113,7 @@ def _document(obj: dict, where: str, problems: Problems) -> Document:
             ents.append(m)
             by_span.setdefault((s, e), m.id)
         relations = []
-        for j, (a1, b1, a2, b2, label, *_) in enumerate(rels[k]):
+        for j, (a1, b1, a2, b2, label, *_) in enumerate(rels[k] if k < len(rels) else []):
             x = by_span.get((int(a1) - offset, int(b1) - offset + 1))
             y = by_span.get((int(a2) - offset, int(b2) - offset + 1))
             if x is None or y is None:

@@ -47,13 +47,22 @@ def get(name: str) -> CorpusEntry:
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """`name:key=value,...`; `path=` comes last and takes the rest verbatim (a path may
+    hold commas)."""
     name, _, rest = spec.partition(":")
+    if rest.startswith("path="):
+        rest, path = "", rest.removeprefix("path=")
+    else:
+        rest, found, path = rest.partition(",path=")
+        path = path if found else None
     params: dict[str, str] = {}
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
         if not eq or not key:
             raise UserError(f"corpus spec {spec!r}: expected key=value, found {item!r}")
         params[key.strip()] = value.strip()
+    if path is not None:
+        params["path"] = path
     return name, params
 
 

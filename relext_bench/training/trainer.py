@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
+from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
@@ -101,8 +102,6 @@ def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Gener
 
 def resolve_device(name: str = "auto") -> torch.device:
     """`cpu`, `cuda` (or `cuda:N`), or `auto`: CUDA when a device is available."""
-    from relext_bench.errors import UserError
-
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -206,6 +205,10 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     train_sents = [s for d in partition.train for s in d.sentences]
     builder = builder_for(corpus, policy, train_sents)
     train = builder.build(train_sents)
+    if train.positives == 0:
+        raise UserError(f"{corpus.name} {partition.name}: the training data has "
+                        f"{'no candidate pairs' if len(train) == 0 else 'no relation'} to learn from "
+                        f"({len(train_sents)} sentences); refusing to report scores of an untrained model")
     negatives_before = len(train) - train.positives
     if neg_ratio is not None:
         train = subsample_negatives(train, neg_ratio, seed)
