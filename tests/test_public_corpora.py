@@ -186,9 +186,8 @@ def test_tampered_archive_is_refused(fresh_home, tmp_path, monkeypatch):
         changed = False
         for m in tin:
             data = tin.extractfile(m).read() if m.isfile() else None
-            if data is not None and m.name.endswith(".ann") and not changed:
-                data, changed = data + b"\n", True
-                m.size = len(data)
+            if data is not None and m.name.endswith(".ann") and not changed:  # same size, one byte changed
+                data, changed = data[:-1] + (b"X" if data[-1:] != b"X" else b"Y"), True
             tout.addfile(m, __import__("io").BytesIO(data) if data is not None else None)
     monkeypatch.setenv("RELEXT_BENCH_MIRROR", str(root))
     with pytest.raises(UserError, match="tree digest mismatch"):
@@ -223,3 +222,25 @@ def test_written_files_follow_the_umask(tmp_path):
         assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_archive_sizes_are_capped_before_extraction(tmp_path):
+    import io
+    import tarfile
+
+    from relext_bench.data.archive import extract_checked
+
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:  # 64 MB of zeros: about 60 kB compressed
+        info = tarfile.TarInfo("repo-abc/data/zeros.bin")
+        info.size = 64 << 20
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(UserError, match=r"zeros.bin.*past the 1,000 bytes pinned"):
+        extract_checked(bomb, "bomb", "repo-abc", ["data/"], tmp_path / "out", max_bytes=1000, max_members=5)
+    assert not (tmp_path / "out" / "data" / "zeros.bin").exists()  # not a byte written
+    many = tmp_path / "many.tar.gz"
+    _tar(many, [(f"data/{k}.txt", b"x") for k in range(4)])
+    with pytest.raises(UserError, match="more selected members than the 3 pinned"):
+        extract_checked(many, "many", "repo-abc", ["data/"], tmp_path / "out2", max_bytes=1000, max_members=3)
+    assert extract_checked(many, "many", "repo-abc", ["data/"], tmp_path / "out3", max_bytes=4, max_members=4)[1] == 4
