@@ -116,3 +116,49 @@ def test_bad_ldc_dir(home, tmp_path):
     with pytest.raises(UserError, match="no data/Chinese/ folder"):
         ace.load_ace("ace_zh", tmp_path)
     assert registry.get("ace_zh").available()[0] is False
+
+
+def copy_chinese(tmp_path):
+    import shutil
+
+    root = tmp_path / "ldc"
+    shutil.copytree(FIXTURES / "data" / "Chinese", root / "data" / "Chinese")
+    (apf,) = (root / "data" / "Chinese" / "nw" / "adj").glob("*.apf.xml")
+    return root, apf
+
+
+@pytest.mark.parametrize("change, kind", [
+    (lambda t: t.replace('START="', 'START="x', 1), "skipped: mention with bad charseq offsets"),
+    (lambda t: __import__("re").sub(r' START="\d+"', "", t, count=1), "skipped: mention with bad charseq offsets"),
+    (lambda t: t[:t.index("<extent>")] + t[t.index("</head>") + len("</head>"):],  # the first mention's spans
+     "skipped: mention without a charseq"),
+])
+def test_bad_mentions_are_located_and_counted(home, tmp_path, change, kind):
+    root, apf = copy_chinese(tmp_path)
+    apf.write_text(change(apf.read_text(encoding="utf-8")), encoding="utf-8")
+    corpus = ace.load_ace("ace_zh", root)
+    assert corpus.skipped.get(kind) == 1
+    assert any(n.startswith(kind.split(": ", 1)[1]) and apf.name in n for n in corpus.notes)
+
+
+def test_a_bad_sgm_is_reported_under_its_own_name(home, tmp_path):
+    root, apf = copy_chinese(tmp_path)
+    sgm = apf.with_name(apf.name.replace(".apf.xml", ".sgm"))
+    sgm.write_bytes(b"\xff\xfe not UTF-8")
+    with pytest.raises(UserError, match=rf"{sgm.name}: cannot read"):
+        ace.load_ace("ace_zh", root)
+
+
+def test_an_edit_with_the_same_size_and_time_is_not_served_stale(home, tmp_path):
+    import os
+
+    root, apf = copy_chinese(tmp_path)
+    first = ace.load_ace("ace_zh", root)
+    text = apf.read_text(encoding="utf-8")
+    st = apf.stat()
+    edited = text.replace('TYPE="ORG"', 'TYPE="GPE"', 1)
+    assert edited != text and len(edited) == len(text)
+    apf.write_text(edited, encoding="utf-8")
+    os.utime(apf, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same modification time
+    again = ace.load_ace("ace_zh", root)
+    assert again.digest != first.digest

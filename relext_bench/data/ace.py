@@ -75,18 +75,26 @@ def plain_texts(sgm_text: str) -> tuple[str, str]:
 
 
 def _charseq(elem) -> tuple[int, int, str] | None:
+    """(start, end exclusive, text); None without a charseq; ValueError for offsets
+    that are missing or not whole numbers."""
     cs = elem.find("charseq") if elem is not None else None
     if cs is None:
         return None
-    return int(cs.get("START")), int(cs.get("END")) + 1, cs.text or ""
+    start, end = cs.get("START"), cs.get("END")
+    if start is None or end is None or not start.strip().isdigit() or not end.strip().isdigit():
+        raise ValueError(f"charseq START={start!r} END={end!r} is not a pair of whole numbers")
+    return int(start), int(end) + 1, cs.text or ""
 
 
 def read_document(sgm: Path, apf: Path, problems: Problems):
     """(document id, text, BratDoc-shaped annotations) with every charseq verified."""
     try:
         raw, decoded = plain_texts(sgm.read_text(encoding="utf-8"))
-        root = ET.parse(apf).getroot()
     except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{sgm}: cannot read ({e})") from None
+    try:
+        root = ET.parse(apf).getroot()
+    except OSError as e:
         raise UserError(f"{apf}: cannot read ({e})") from None
     except ET.ParseError as e:
         raise UserError(f"{apf}:{e.position[0]}: malformed XML ({e})") from None
@@ -99,7 +107,14 @@ def read_document(sgm: Path, apf: Path, problems: Problems):
             problems.skip(f"entity type outside ACE ({etype})", f"{doc_id} {entity.get('ID')}")
             continue
         for m in entity.iter("entity_mention"):
-            head, extent = _charseq(m.find("head")), _charseq(m.find("extent"))
+            try:
+                head, extent = _charseq(m.find("head")), _charseq(m.find("extent"))
+            except ValueError as e:
+                problems.skip("mention with bad charseq offsets", f"{apf.name} {doc_id} {m.get('ID')} ({e})")
+                continue
+            if head is None and extent is None:
+                problems.skip("mention without a charseq", f"{apf.name} {doc_id} {m.get('ID')}")
+                continue
             mentions.append((m.get("ID"), etype, subtype, head or extent, extent or head))
     # The entity counting convention: as written (raw) or decoded; chosen by the charseqs.
     def matches(text, seq, convention):
@@ -195,12 +210,12 @@ def load_ace(name: str, ldc_dir: str | Path | None = None, strict: bool = False)
 
 
 def _pairs_digest(pairs) -> str:
-    """Identifies the user's copy by file names, sizes and modification times."""
+    """Identifies the user's copy by its files' names and contents (an edit that keeps a
+    file's size and modification time still changes it)."""
     import hashlib
 
     h = hashlib.sha256()
     for genre, sgm, apf in pairs:
         for p in (sgm, apf):
-            st = p.stat()
-            h.update(f"{genre}/{p.name}\t{st.st_size}\t{int(st.st_mtime)}\n".encode())
+            h.update(f"{genre}/{p.name}\t{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
     return h.hexdigest()[:16]
