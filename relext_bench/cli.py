@@ -133,7 +133,7 @@ def _train(args) -> int:
     check_buildable(spec, args.model)
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
-                      patience=args.patience, device=args.device)
+                      patience=args.patience, device=args.device, embeddings=args.embeddings)
     check_writable(args.out)
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
     out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
@@ -202,7 +202,7 @@ def _train_config(args):
     from relext_bench.training.trainer import TrainConfig
 
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
-                       patience=args.patience, device=args.device)
+                       patience=args.patience, device=args.device, embeddings=args.embeddings)
 
 
 def _finish(args, kind: str, result: dict) -> int:
@@ -241,6 +241,8 @@ def _default_out(args) -> None:
 
 
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
+EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for the words they cover; "
+                   "their dimension must be the model's word_dim (e.g. cnn:word_dim=300)")
 BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
                        "(they cost up to 3x a ye2019 run on CPU); default: every seed")
 
@@ -438,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before stopping")
     p.add_argument("--threads", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=_train)
 
@@ -447,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=at_least(1), default=None, help="torch threads per run (default: cores / workers)")
     run.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
     run.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before a run stops")
+    run.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "

@@ -3,6 +3,7 @@ rename), the user's umask for what is written (not mkstemp's 0600), a probe that
 output directory takes files, and a fallback copy when a write fails."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -52,6 +53,14 @@ def _default(o):
 def read_record(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def check_writable(directory: str | Path) -> Path:

@@ -1,5 +1,6 @@
 """Every model x tag scheme x objective behind one interface; the trainer's guarantees."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -153,3 +154,42 @@ def test_train_cli_errors(tmp_path, capsys, argv, message):
 def test_registry_lists_all_models():
     build_model(ModelSpec("cnn"), Sizes(5, 5, 5, 3))
     assert set(MODELS) == {"ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"}
+
+
+def vectors(tmp_path, dim, words=8):
+    """A word2vec file for the first `words` tokens of the tiny corpus."""
+    corpus = registry.load(TINY)
+    tokens = list(dict.fromkeys(t for s in corpus.sentences() for t in s.tokens))[:words]
+    path = tmp_path / "vectors.txt"
+    path.write_text("".join(f"{t} " + " ".join(f"{0.01 * (k + d):.2f}" for d in range(dim)) + "\n"
+                            for k, t in enumerate(tokens)), encoding="utf-8")
+    return path
+
+
+def test_train_with_pretrained_embeddings(tmp_path, capsys):
+    path = vectors(tmp_path, 6)
+    assert main(["train", "--corpus", TINY, "--model", "cnn", "--param", "word_dim=6", "--protocol", "paper",
+                 "--max-epochs", "1", "--embeddings", str(path), "--out", str(tmp_path / "out")]) == 0
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")]
+    emb = record["embeddings"]
+    assert emb["file"] == "vectors.txt" and emb["dim"] == 6 and 0 < emb["covered"] <= 8
+    assert emb["coverage"] == emb["covered"] / emb["vocabulary"] and len(emb["sha256"]) == 64
+    capsys.readouterr()
+    assert main(["train", "--corpus", TINY, "--model", "cnn", "--protocol", "paper", "--max-epochs", "1",
+                 "--embeddings", str(path), "--out", str(tmp_path / "out2")]) == 2
+    assert "the embeddings have 6 dimensions, the model's words 200: add word_dim=6" in capsys.readouterr().err
+
+
+def test_embeddings_are_part_of_a_runs_key(tmp_path, capsys):
+    from relext_bench.experiments.runner import settings
+
+    path = vectors(tmp_path, 4)
+    plain, pretrained = settings(FAST, None), settings(replace(FAST, embeddings=str(path)), None)
+    assert "embeddings" not in plain and "embeddings_sha256" not in plain  # keys without embeddings unchanged
+    assert len(pretrained["embeddings_sha256"]) == 64
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a 1 nan\n")
+    assert main(["compare", "--corpus", TINY, "--models", "cnn:word_dim=3", "--seeds", "1",
+                 "--embeddings", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert "bad.txt:1: 'nan' is not a finite number" in capsys.readouterr().err
+    assert not list((tmp_path / "out").rglob("*.json"))  # refused before any run

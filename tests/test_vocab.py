@@ -53,3 +53,28 @@ def test_load_word2vec_malformed(tmp_path, text, message):
 def test_load_word2vec_missing_file(tmp_path):
     with pytest.raises(UserError, match="cannot read"):
         load_word2vec(tmp_path / "nope.txt", Vocab.build([]))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a 1 nan\n", "vec.txt:1: 'nan' is not a finite number"),
+    ("a 1 2\nb inf 2\n", "vec.txt:2: 'inf' is not a finite number"),
+    ("a 1 2\nb -Infinity 2\n", "vec.txt:2: '-Infinity' is not a finite number"),
+])
+def test_word2vec_refuses_non_finite_values(tmp_path, text, message):
+    with pytest.raises(UserError, match=message):
+        load_word2vec(write(tmp_path, text), Vocab.build([["a", "b"]]))
+
+
+def test_word2vec_non_utf8_line_and_gzip(tmp_path):
+    v = Vocab.build([["a", "b"]])
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"a 1 2\n\xff\xfe 3 4\n")
+    with pytest.raises(UserError, match=r"bad.txt:2: not UTF-8"):
+        load_word2vec(bad, v)
+    import gzip
+
+    packed = tmp_path / "vec.txt.gz"
+    with gzip.open(packed, "wt", encoding="utf-8") as fh:
+        fh.write("2 2\na 1 2\nb 3 4\n")
+    m, found = load_word2vec(packed, v)
+    assert found == 2 and m[v.stoi["b"]].tolist() == [3.0, 4.0]

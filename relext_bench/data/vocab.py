@@ -1,6 +1,7 @@
 """Token vocabularies and pretrained embeddings in word2vec text format."""
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -43,49 +44,67 @@ class Vocab:
         return list(self.itos)
 
 
-def load_word2vec(path: str | Path, vocab: Vocab, seed: int = 0,
-                  scale: float = 0.1) -> tuple[np.ndarray, int]:
-    """Rows for `vocab` from a word2vec text file (optional "count dim" header line,
-    then "token v1 ... vd" per line). Tokens the file lacks get uniform random rows
-    (seeded); padding is zero. Returns (matrix [len(vocab), dim], rows found).
-    A malformed line is an error naming the file and line."""
+def word2vec_rows(path: str | Path, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
+    """The rows of `vocab`'s tokens in a word2vec text file (optional "count dim" header
+    line, then "token v1 ... vd" per line; gzip-compressed when it ends in .gz): ({vocab
+    index: vector}, dim). A line that is not UTF-8, malformed, or holds a value that is
+    not a finite number is an error naming the file and line."""
     path = Path(path)
     rows: dict[int, np.ndarray] = {}
     dim: int | None = None
     declared: int | None = None
     lines = 0
     try:
-        fh = path.open(encoding="utf-8")
+        fh = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
     except OSError as e:
         raise UserError(f"{path}: cannot read embeddings ({e.strerror})") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.rstrip("\n").rstrip().split(" ")
-            if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                declared, dim = int(parts[0]), int(parts[1])
-                continue
-            if not line.strip():
-                raise UserError(f"{path}:{lineno}: empty line in embeddings file")
-            token, values = parts[0], parts[1:]
-            if dim is None:
-                dim = len(values)
-                if dim == 0:
-                    raise UserError(f"{path}:{lineno}: no vector values after token {token!r}")
-            if len(values) != dim:
-                raise UserError(f"{path}:{lineno}: expected {dim} values, found {len(values)}")
-            lines += 1
-            i = vocab.stoi.get(token)
-            if i is None or i < 2:
-                continue
-            try:
-                rows[i] = np.asarray([float(v) for v in values], dtype=np.float32)
-            except ValueError:
-                bad = next(v for v in values if not _is_float(v))
-                raise UserError(f"{path}:{lineno}: {bad!r} is not a number") from None
+        try:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise UserError(f"{path}:{lineno}: not UTF-8 (byte {e.start})") from None
+                parts = line.rstrip("\n").rstrip().split(" ")
+                if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    declared, dim = int(parts[0]), int(parts[1])
+                    continue
+                if not line.strip():
+                    raise UserError(f"{path}:{lineno}: empty line in embeddings file")
+                token, values = parts[0], parts[1:]
+                if dim is None:
+                    dim = len(values)
+                    if dim == 0:
+                        raise UserError(f"{path}:{lineno}: no vector values after token {token!r}")
+                if len(values) != dim:
+                    raise UserError(f"{path}:{lineno}: expected {dim} values, found {len(values)}")
+                lines += 1
+                try:  # every line, in the vocabulary or not: a damaged file is refused whole
+                    vector = np.asarray(values, dtype=np.float32)
+                except ValueError:
+                    bad = next(v for v in values if not _is_float(v))
+                    raise UserError(f"{path}:{lineno}: {bad!r} is not a number") from None
+                if not np.isfinite(vector).all():
+                    bad = values[int(np.flatnonzero(~np.isfinite(vector))[0])]
+                    raise UserError(f"{path}:{lineno}: {bad!r} is not a finite number")
+                i = vocab.stoi.get(token)
+                if i is not None and i >= 2:
+                    rows[i] = vector
+        except (OSError, EOFError) as e:  # a damaged gzip stream
+            raise UserError(f"{path}: cannot read embeddings ({type(e).__name__}: {e})") from None
     if dim is None:
         raise UserError(f"{path}: no embeddings in file")
     if declared is not None and declared != lines:
         raise UserError(f"{path}: header declares {declared} vectors, file holds {lines}")
+    return rows, dim
+
+
+def load_word2vec(path: str | Path, vocab: Vocab, seed: int = 0,
+                  scale: float = 0.1) -> tuple[np.ndarray, int]:
+    """A full matrix for `vocab` from a word2vec text file (`word2vec_rows`): tokens the
+    file lacks get uniform random rows (seeded); padding is zero. Returns (matrix
+    [len(vocab), dim], rows found)."""
+    rows, dim = word2vec_rows(path, vocab)
     rng = np.random.default_rng(seed)
     matrix = rng.uniform(-scale, scale, size=(len(vocab), dim)).astype(np.float32)
     matrix[0] = 0.0

@@ -16,6 +16,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -24,7 +25,7 @@ from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.store import Store, run_key
-from relext_bench.files import check_writable
+from relext_bench.files import check_writable, file_sha256
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import TrainConfig, train_run
@@ -111,7 +112,13 @@ class Job:
 
 
 def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
-    return {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
+    """What a run's key holds of its training settings: pretrained embeddings by their
+    file's content, not its path (and not at all without them: keys stay as they were)."""
+    keyed = {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
+    path = keyed.pop("embeddings")
+    if path:
+        keyed["embeddings_sha256"] = file_sha256(path)
+    return keyed
 
 
 def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig,
@@ -260,6 +267,11 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
     store = Store(out)
     check_writable(store.runs)  # before any run trains
+    if cfg.embeddings:  # a bad file is one error before any run, not a failure per run
+        from relext_bench.data.vocab import Vocab, word2vec_rows
+
+        cfg = replace(cfg, embeddings=str(Path(cfg.embeddings).resolve()))
+        word2vec_rows(cfg.embeddings, Vocab.build([]))
     store.clean()
     ident = store.put_manifest(kind, {
         "kind": kind, "corpus_spec": corpus_spec,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from relext_bench.files import file_sha256
 from relext_bench.paths import home
 
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
@@ -95,14 +96,6 @@ def build(verbose: bool = False) -> Path:
         partial.write_text(file_sha256(library) + "\n")
         os.replace(partial, digest)
     return directory
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verified(library: Path) -> bool:

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ class TrainConfig:
     progress: bool = True
     eval_batch_size: int = 1024
     device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
+    embeddings: str | None = None  # word2vec text file for the word table (keyed by its sha256)
 
 
 class TrainingFailed(Exception):
@@ -98,6 +100,24 @@ def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Gener
     if rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def load_embeddings(model, path: str, words) -> dict:
+    """Pretrained rows for the words the file has (the others keep the model's own
+    initialisation); returns what the record keeps: file, digest, dim and coverage."""
+    from relext_bench.data.vocab import word2vec_rows
+    from relext_bench.files import file_sha256
+
+    rows, dim = word2vec_rows(path, words)
+    if dim != model.word_dim:
+        raise UserError(f"{path}: the embeddings have {dim} dimensions, the model's words {model.word_dim}: "
+                        f"add word_dim={dim} to the model spec")
+    with torch.no_grad():
+        for i, vector in rows.items():
+            model.words[i] = torch.from_numpy(vector)
+    known = len(words) - 2  # without padding and unknown
+    return {"file": Path(path).name, "sha256": file_sha256(path), "dim": dim, "vocabulary": known,
+            "covered": len(rows), "coverage": len(rows) / known if known else 0.0}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -226,6 +246,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     np_rng = np.random.default_rng(seed)
     sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
     model = build_model(spec, sizes).to(dev_)
+    if cfg.embeddings:
+        record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words)
     record["parameters"] = sum(p.numel() for p in model.parameters())
     optim = make_optimizer(cfg, model.parameters())
     curve, best, best_state, bad_epochs = [], None, None, 0
