@@ -75,3 +75,38 @@ def test_ratio_and_model_lists_are_checked(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from relext_bench.data.registry import parse_spec  # noqa: E402
+from relext_bench.errors import UserError  # noqa: E402
+from relext_bench.experiments.runner import parse_model  # noqa: E402
+
+SPEC_TEXT = st.text(alphabet=st.sampled_from(list("cnnye2019:=,._-/ptahdsfilrx0 ")), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(["synth_zh", "dygie", "chisiec"]), params=st.dictionaries(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8).filter(lambda k: k != "path"),
+    st.text(alphabet="abc0123456789._-", max_size=8), max_size=3),
+    path=st.none() | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20))
+def test_corpus_specs_round_trip_and_a_path_takes_the_rest(name, params, path):
+    text = name + ":" + ",".join(f"{k}={v}" for k, v in params.items())
+    if path is not None:
+        text += ("," if params else "") + f"path={path}"
+    got_name, got = parse_spec(text)
+    assert got_name == name and got == ({k: v.strip() for k, v in params.items()}
+                                        | ({"path": path} if path is not None else {}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=SPEC_TEXT)
+def test_any_model_spec_parses_or_is_one_clear_error(text):
+    try:
+        spec = parse_model(text)
+    except UserError as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert parse_model(text).key() == spec.key()  # parsing is deterministic
