@@ -79,4 +79,31 @@ inline void check_pair_inputs(const at::Tensor& rows, const at::Tensor& group, c
   TORCH_CHECK(0 <= pad_left && pad_left < table1.size(1), "pair_conv_pool: pad_left must lie in [0, K)");
 }
 
+// pair_conv_pool's inputs made contiguous, checked (shapes here; index values by the
+// device's `check_values(tensor, lo, hi, name)`), with the shape and empty outputs.
+struct PairInputs {
+  at::Tensor rows, group, pos1, pos2, table1, table2, lengths, cuts;
+  PairConvShape shape;
+  at::Tensor out, amax;
+};
+
+template <typename CheckValues>
+PairInputs pair_inputs(const at::Tensor& rows, const at::Tensor& group, const at::Tensor& pos1,
+                       const at::Tensor& pos2, const at::Tensor& table1, const at::Tensor& table2,
+                       const at::Tensor& lengths, const std::optional<at::Tensor>& cuts, int64_t pad_left,
+                       int64_t activation, int64_t pool, CheckValues check_values) {
+  check_pair_inputs(rows, group, pos1, pos2, table1, table2, lengths, cuts, pad_left, activation, pool);
+  PairInputs in{rows.contiguous(), group.contiguous(), pos1.contiguous(), pos2.contiguous(), table1.contiguous(),
+                table2.contiguous(), lengths.contiguous(), cuts ? cuts->contiguous() : at::Tensor(), {}, {}, {}};
+  const PairConvShape& s = in.shape = pair_shape(in.rows, in.table1, pad_left, activation, pool);
+  check_values(in.group, 0, s.G, "group");
+  check_values(in.pos1, 0, s.P, "pos1");
+  check_values(in.pos2, 0, s.P, "pos2");
+  check_values(in.lengths, 0, s.L + 1, "lengths");
+  const int64_t B = in.group.size(0);
+  in.out = at::empty({B, pooled_blocks(s.pool) * s.F}, in.rows.options());
+  in.amax = at::empty({B, max_blocks(s.pool), s.F}, in.rows.options().dtype(at::kInt));
+  return in;
+}
+
 }  // namespace relext

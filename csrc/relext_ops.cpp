@@ -230,19 +230,12 @@ std::tuple<at::Tensor, at::Tensor> pair_conv_pool_cpu(const at::Tensor& rows_, c
                                                       const at::Tensor& lengths_,
                                                       const std::optional<at::Tensor>& cuts_, int64_t pad_left,
                                                       int64_t activation, int64_t pool) {
-  check_pair_inputs(rows_, group_, pos1_, pos2_, table1_, table2_, lengths_, cuts_, pad_left, activation, pool);
-  const auto rows = rows_.contiguous(), group = group_.contiguous(), pos1 = pos1_.contiguous(),
-             pos2 = pos2_.contiguous(), table1 = table1_.contiguous(), table2 = table2_.contiguous(),
-             lengths = lengths_.contiguous();
-  const auto cuts = cuts_ ? cuts_->contiguous() : at::Tensor();
-  const PairConvShape s = pair_shape(rows, table1, pad_left, activation, pool);
+  const PairInputs in = pair_inputs(rows_, group_, pos1_, pos2_, table1_, table2_, lengths_, cuts_, pad_left,
+                                    activation, pool, check_values_cpu);
+  const auto &rows = in.rows, &group = in.group, &pos1 = in.pos1, &pos2 = in.pos2, &table1 = in.table1,
+             &table2 = in.table2, &lengths = in.lengths, &cuts = in.cuts, &out = in.out, &amax = in.amax;
+  const PairConvShape& s = in.shape;
   const int64_t B = group.size(0);
-  check_values_cpu(group, 0, s.G, "group");
-  check_values_cpu(pos1, 0, s.P, "pos1");
-  check_values_cpu(pos2, 0, s.P, "pos2");
-  check_values_cpu(lengths, 0, s.L + 1, "lengths");
-  auto out = at::empty({B, pooled_blocks(s.pool) * s.F}, rows.options());
-  auto amax = at::empty({B, max_blocks(s.pool), s.F}, rows.options().dtype(at::kInt));
   AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pair_conv_pool_cpu", [&] {
     const scalar_t* r = rows.data_ptr<scalar_t>();
     const scalar_t* t1 = table1.data_ptr<scalar_t>();
