@@ -190,6 +190,6 @@ def test_embeddings_are_part_of_a_runs_key(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_text("a 1 nan\n")
     assert main(["compare", "--corpus", TINY, "--models", "cnn:word_dim=3", "--seeds", "1",
-                 "--embeddings", str(bad), "--out", str(tmp_path / "out")]) == 2
+                 "--embeddings", str(bad), "--out", str(tmp_path / "out"), "--reports", str(tmp_path)]) == 2
     assert "bad.txt:1: 'nan' is not a finite number" in capsys.readouterr().err
     assert not list((tmp_path / "out").rglob("*.json"))  # refused before any run
