@@ -1,6 +1,6 @@
 """Protocols bundle an instance policy, a split scheme and the headline metric.
 
-- `paper`: the released script's protocol (paper.md): 5-fold cross-validation by
+- `paper`: the released script's protocol (docs/method.md): 5-fold cross-validation by
   document in list order, the held-out fold used both for early stopping and for
   scoring, support-weighted F1 over positive types. Its policy leaks the label.
 - `standard`: the corpus's fixed train/dev/test split, every ordered pair with

@@ -1,6 +1,6 @@
 """Pinned archives (a repository at a commit), checked member by member.
 
-Archive bytes are not stable upstream, so the check is on the members (corpora.md):
+Archive bytes are not stable upstream, so the check is on the members (docs/corpora.md):
 tree_digest = sha256 of "".join(f"{path}\\t{sha256(content)}\\n" for sorted paths), over
 the members under the selected prefixes. Extraction goes to a temporary folder that is
 renamed into place only once the digest matches; a member that would land outside its

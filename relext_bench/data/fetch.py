@@ -1,7 +1,7 @@
 """Pinned, checked downloads of public corpora.
 
 Every file is pinned to an upstream commit and a sha256 (sources.json, the harness's
-own pins); archives are checked member by member against a tree digest (corpora.md).
+own pins); archives are checked member by member against a tree digest (docs/corpora.md).
 Files land in the cache (RELEXT_BENCH_HOME/downloads/HOST/PATH) through a temporary
 file and a rename, so the cache never holds a half-written or unverified file.
 RELEXT_BENCH_MIRROR=DIR reads `https://HOST/PATH` from DIR/HOST/PATH instead of the

@@ -77,7 +77,7 @@ class Policy:
 
 
 POLICIES = {
-    # The released script's protocol (paper.md), label leak included.
+    # The released script's protocol (docs/method.md), label leak included.
     "paper": Policy(name="paper", pairs="left_to_right", direction=False, window=16,
                     max_distance=8, tags="bio_typed"),
     # Every ordered pair, the whole sentence, direction in the label.
@@ -238,7 +238,7 @@ class InstanceBuilder:
                 continue
             related[key] = self.relation_label(r.type, r.subtype)
         if p.pairs == "left_to_right":
-            # Positives in annotated order; negatives only left to right (paper.md: the leak).
+            # Positives in annotated order; negatives only left to right (docs/method.md: the leak).
             for (a, b), label in related.items():
                 yield Candidate(by_id[a], by_id[b], label)
             ordered = sorted(sentence.entities, key=lambda m: (_key(m, span), m.id))

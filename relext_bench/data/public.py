@@ -1,4 +1,4 @@
-"""Loaders of the public corpora (formats in corpora.md), read from pinned, checked files."""
+"""Loaders of the public corpora (formats in docs/corpora.md), read from pinned, checked files."""
 from __future__ import annotations
 
 import dataclasses
@@ -118,7 +118,7 @@ def load_chisiec(strict: bool = False) -> Corpus:
                         m = EntityMention(f"{key}:e{j}", int(e["start"]), int(e["end"]), str(e["type"]))
                         if 0 <= m.start < m.end <= len(text) and e.get("span") is not None \
                                 and text[m.start:m.end] != e["span"]:
-                            # Traditional vs simplified characters: offsets are right (corpora.md).
+                            # Traditional vs simplified characters: offsets are right (docs/corpora.md).
                             problems.note("entity span text differs from the characters it indexes",
                                           f"{where} entity {j}")
                         ents.append(m)

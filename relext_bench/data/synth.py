@@ -4,7 +4,7 @@ They exist so that the harness runs on a fresh machine with no data, and so that
 throughput can be measured at any size. Every output built from them says
 `synthetic`. Nothing here is ACE text: the lexicon is drawn from a fixed generator.
 
-Shape (defaults follow ACE 2005 Chinese as paper.md describes it): the ACE entity
+Shape (defaults follow ACE 2005 Chinese as the paper describes it): the ACE entity
 types with their subtypes, the 6 relation types with argument order, about 4.9 entity
 mentions and 1.3 relation mentions per sentence, about 20 negative ordered pairs per
 positive. What keeps it from being trivially separable:

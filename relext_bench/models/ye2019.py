@@ -1,6 +1,6 @@
 """Ye et al., ACL 2019: "Exploiting Entity BIO Tag Embeddings and Multi-task Learning
 for Relation Extraction with Imbalanced Data" (the model of the authors' released
-Keras script, as docs/paper.md describes it).
+Keras script, as docs/method.md describes it).
 
 Per token: word 200 + position-1 50 + position-2 50 (one shared table) + BIO tag 50,
 spatial dropout 0.2; convolutions of widths 1, 2, 3 with 64 filters each ('same'

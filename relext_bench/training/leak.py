@@ -1,4 +1,4 @@
-"""The leak probe (paper.md): under the `paper` policy, negatives are kept only left to
+"""The leak probe (docs/method.md): under the `paper` policy, negatives are kept only left to
 right while positives keep their annotated order, so "mention 1 lies right of mention 2"
 occurs only in positives. The probe scores the rule "reversed => relation" as a
 relation identifier on an instance set; under the `standard` policy every pair occurs
