@@ -8,6 +8,7 @@ reported as failed, never averaged in).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -75,13 +76,26 @@ def check_buildable(spec: ModelSpec, text: str) -> None:
     """Builds the model on a tiny vocabulary: its hyper-parameters' names, types and
     values are checked by the model itself."""
     spec.resolved()
+    problem = _build_problem(spec)
+    if problem is None:
+        return
+    model_says, message = problem
+    raise UserError(message if model_says else
+                    f"model spec {text!r}: its hyper-parameters do not make a model ({message})")
+
+
+@functools.lru_cache(maxsize=256)
+def _build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
+    """Why the spec does not build: (True, the model's own message) or (False, the
+    error's first line); None when it builds. Once per spec, since experiments parse
+    the same specs many times (every role against the paper's variants)."""
     try:
         build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
-    except UserError:
-        raise
+    except UserError as e:
+        return True, str(e)
     except (RuntimeError, ValueError, TypeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"model spec {text!r}: its hyper-parameters do not make a model ({first})") from None
+        return False, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return None
 
 
 def spec_text(spec: ModelSpec) -> str:
