@@ -3,11 +3,21 @@
 - `paper`: the released script's protocol (docs/method.md): 5-fold cross-validation by
   document in list order, the held-out fold used both for early stopping and for
   scoring, support-weighted F1 over positive types. Its policy leaks the label.
-- `standard`: the corpus's fixed train/dev/test split, every ordered pair with
-  direction in the label, whole sentence, selection on dev, micro-F1 over positives.
+- `standard`: the corpus's fixed train/dev/test split, each unordered pair once, left
+  to right, with type and direction in the label (symmetric types undirected), whole
+  sentence, selection on dev, micro-F1 over positives: each relation scored once.
+- `standard-window`: `standard` with the paper's 16-token window from the leftmost mention.
+- `ordered`: `standard`'s split and metric over every ordered pair (each relation
+  yields two positives, so micro-F1 counts it twice): the harness's standard protocol
+  before relations were scored once, kept for comparison.
+
+A run is keyed by `Protocol.key(corpus)`: the protocol's name, its policy's digest and
+the corpus's symmetric types where the policy uses them, so a change to any of them
+never reuses a stored run.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +42,16 @@ class Protocol:
     scheme: str  # "fixed" or "cv"
     metric: str  # "micro_f1" or "weighted_f1"
     folds: int = 5
+
+    def key(self, corpus: Corpus) -> str:
+        key = f"{self.name}/{self.policy.digest()}"
+        if self.policy.symmetric and self.policy.direction and corpus.symmetric_types:
+            key += "/symmetric=" + "+".join(sorted(corpus.symmetric_types))
+        return key
+
+    def short_key(self, corpus: Corpus) -> str:
+        """`key` as a name that is safe in file names: NAME@ and 8 hex digits."""
+        return f"{self.name}@{hashlib.sha256(self.key(corpus).encode()).hexdigest()[:8]}"
 
     def fold_documents(self, corpus: Corpus) -> list[tuple[Document, ...]]:
         """The cross-validation folds: contiguous chunks of the document list."""
@@ -71,6 +91,9 @@ class Protocol:
 PROTOCOLS = {
     "paper": Protocol("paper", POLICIES["paper"], scheme="cv", metric="weighted_f1"),
     "standard": Protocol("standard", POLICIES["standard"], scheme="fixed", metric="micro_f1"),
+    "standard-window": Protocol("standard-window", POLICIES["standard-window"], scheme="fixed",
+                                metric="micro_f1"),
+    "ordered": Protocol("ordered", POLICIES["ordered"], scheme="fixed", metric="micro_f1"),
 }
 
 

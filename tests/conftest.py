@@ -35,10 +35,10 @@ def hand_sentence():
     )
 
 
-def tiny_corpus(sentences, relation_types=("ORG-AFF", "PHYS")):
+def tiny_corpus(sentences, relation_types=("ORG-AFF", "PHYS"), symmetric_types=()):
     doc = Document("doc1", tuple(sentences))
     return Corpus("tiny", "en", (doc,), {"train": ("doc1",), "dev": ("doc1",), "test": ("doc1",)},
-                  relation_types=tuple(relation_types))
+                  relation_types=tuple(relation_types), symmetric_types=tuple(symmetric_types))
 
 
 def pytest_configure(config):

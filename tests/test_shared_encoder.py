@@ -10,7 +10,7 @@ from relext_bench.data.instances import POLICIES, builder_for
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.training.trainer import sentence_batches, to_batch
 
-CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn"]
+CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none"]
 LENGTHS = [1, 2, 3, 7, 16, 17, 40, 129, 300]
 
 
@@ -47,8 +47,10 @@ def test_shared_equals_dense_in_eval_mode(name, policy):
     inst, index, sizes = batch_for(policy, lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
     assert inst.lengths.max() == (300 if policy == "standard" else 16) and inst.lengths.min() <= 2
     torch.manual_seed(0)
-    dense = build_model(ModelSpec(name, encoder="dense"), sizes)
-    shared = build_model(ModelSpec(name, encoder="shared"), sizes)
+    name, _, params = name.partition(":")
+    params = dict(p.split("=") for p in params.split(",") if p)
+    dense = build_model(ModelSpec(name, encoder="dense").with_params(**params), sizes)
+    shared = build_model(ModelSpec(name, encoder="shared").with_params(**params), sizes)
     batch = to_batch(inst, index, torch.device("cpu"), grouped=True)
     with torch.no_grad():  # BatchNorm statistics of one batch, so that eval mode uses non-trivial ones
         dense.train()(batch)

@@ -16,7 +16,7 @@ def test_default_shape_is_ace_chinese_like():
     assert 4.8 <= stats["entity_mentions_per_sentence"] <= 5.0
     assert 1.25 <= stats["relation_mentions_per_sentence"] <= 1.35
     assert set(stats["splits"]) == {"train", "dev", "test"}
-    assert len(stats["positives_by_type"]) == 12  # 6 types x 2 directions
+    assert len(stats["positives_by_type"]) == 11  # 5 directed types x 2 directions + PER-SOC
     paper = corpus_stats(registry.load("synth_zh"), PROTOCOLS["paper"])
     assert set(paper["splits"]) == {f"fold-{k}" for k in range(1, 6)}
     assert 19 <= paper["negatives_per_positive"] <= 21

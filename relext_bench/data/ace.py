@@ -31,7 +31,7 @@ from relext_bench.data.fetch import fetch_corpus_files, source_digest
 from relext_bench.data.model import Corpus, Document
 from relext_bench.data.prepared import prepared
 from relext_bench.data.problems import Problems
-from relext_bench.data.schema import ENTITY_TYPES, RELATION_TYPES
+from relext_bench.data.schema import ENTITY_TYPES, RELATION_TYPES, SYMMETRIC_RELATION_TYPES
 from relext_bench.errors import UserError
 
 LOADER_VERSION = 1
@@ -202,7 +202,8 @@ def load_ace(name: str, ldc_dir: str | Path | None = None, strict: bool = False)
         present = {d.id for d in docs}
         splits = english_split(present, problems) if language == "en" else chinese_split(by_genre)
         return Corpus(name=name, language=language, documents=tuple(docs), splits=splits,
-                      relation_types=RELATION_TYPES, entity_types=ENTITY_TYPES, skipped=problems.skipped(),
+                      relation_types=RELATION_TYPES, entity_types=ENTITY_TYPES,
+                      symmetric_types=SYMMETRIC_RELATION_TYPES, skipped=problems.skipped(),
                       notes=(f"ACE 2005 {folder} (LDC2006T06), adjudicated documents; mentions by head "
                              "(extent kept for the extent option)",) + problems.notes())
     return prepared(name, digest + (source_digest("ace05_split_en") if language == "en" else ""),

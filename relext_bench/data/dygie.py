@@ -21,6 +21,7 @@ from pathlib import Path
 from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
 from relext_bench.data.problems import Problems
 from relext_bench.data.public import spaced_offsets
+from relext_bench.data.schema import SYMMETRIC_RELATION_TYPES
 from relext_bench.errors import UserError
 
 
@@ -81,6 +82,9 @@ def load_dygie(path: str | Path, language: str = "en", strict: bool = False, nam
     return Corpus(name=name, language=language, documents=tuple(docs), splits=splits,
                   relation_types=tuple(sorted({r.type for s in sentences for r in s.relations})),
                   entity_types=tuple(sorted({m.type for s in sentences for m in s.entities})),
+                  # DyGIE++ data is mostly ACE: ACE's symmetric types, where its labels use them
+                  symmetric_types=tuple(t for t in SYMMETRIC_RELATION_TYPES
+                                        if t.split(".")[0] in {r.type for s in sentences for r in s.relations}),
                   skipped=problems.skipped(),
                   notes=(f"DyGIE++ JSON from {path.name}",) + problems.notes())
 

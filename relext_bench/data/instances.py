@@ -7,6 +7,18 @@ a window, two relative-position rows, a BIO tag row and a label (0 = Other).
 Conventions
 - Mention order: a mention precedes another when its (start, end) is smaller.
   "Left to right" pairs have mention 1 before mention 2.
+- Pairs and labels (docs/method.md, "Protocols"):
+  - `standard`: each unordered pair of mentions once, left to right, labelled with
+    the type and the direction of the relation relative to text order, T(e1,e2) when
+    Arg-1 is the left mention, T(e2,e1) when it is the right one; a type that the
+    corpus's schema declares symmetric gets one undirected label T. So r types of which
+    s are symmetric give 2r - s + 1 labels, each gold relation is exactly one positive
+    instance, and an instance is right when both arguments, the type and the direction
+    are: relation-level scoring.
+  - `ordered`: every ordered pair, direction in the label; each relation yields two
+    positives, (a, b) as T(e1,e2) and (b, a) as T(e2,e1).
+  - `paper`: the released script's pairs: positives in annotated order, negatives left
+    to right, no direction (the label leak).
 - Relative position of token i to a mention [s, e): i - s before it, i - (e - 1) after
   it, 0 inside; clipped to [-max_distance, max_distance]. Stored as an index:
   0 = padding, value v -> v + max_distance + 1.
@@ -39,6 +51,7 @@ from relext_bench.data.vocab import Vocab
 
 OTHER = "Other"
 TAG_SCHEMES = ("none", "bio", "bio_typed", "random", "constant")
+PAIRINGS = ("ordered", "left_to_right", "annotated")
 
 
 @dataclass(frozen=True)
@@ -46,8 +59,11 @@ class Policy:
     """How sentences become instances. Frozen; `digest()` identifies it in records."""
 
     name: str = "standard"
-    pairs: Literal["ordered", "left_to_right"] = "ordered"
+    # ordered: every ordered pair; left_to_right: each unordered pair once, positives in
+    # text order; annotated: negatives left to right, positives in annotated order (the paper's leak)
+    pairs: Literal["ordered", "left_to_right", "annotated"] = "left_to_right"
     direction: bool = True  # direction in the label: T(e1,e2) vs T(e2,e1)
+    symmetric: bool = True  # the schema's symmetric types get one undirected label
     window: int | None = None  # None: the whole sentence; else tokens from the leftmost mention
     max_distance: int = 50
     tags: Literal["none", "bio", "bio_typed", "random", "constant"] = "bio_typed"
@@ -59,7 +75,7 @@ class Policy:
     def __post_init__(self) -> None:
         if self.tags not in TAG_SCHEMES:
             raise ValueError(f"unknown tag scheme {self.tags!r} (one of {', '.join(TAG_SCHEMES)})")
-        if self.pairs not in ("ordered", "left_to_right"):
+        if self.pairs not in PAIRINGS:
             raise ValueError(f"unknown pairing {self.pairs!r}")
         if self.window is not None and self.window < 1:
             raise ValueError("window must be positive or None")
@@ -78,19 +94,35 @@ class Policy:
 
 POLICIES = {
     # The released script's protocol (docs/method.md), label leak included.
-    "paper": Policy(name="paper", pairs="left_to_right", direction=False, window=16,
+    "paper": Policy(name="paper", pairs="annotated", direction=False, symmetric=False, window=16,
                     max_distance=8, tags="bio_typed"),
-    # Every ordered pair, the whole sentence, direction in the label.
-    "standard": Policy(name="standard", pairs="ordered", direction=True, window=None,
-                       max_distance=50, tags="bio_typed"),
+    # Each unordered pair once, left to right, the whole sentence; type and direction
+    # relative to text order in the label, symmetric types undirected.
+    "standard": Policy(name="standard", pairs="left_to_right", direction=True, symmetric=True,
+                       window=None, max_distance=50, tags="bio_typed"),
+    # The standard policy with the paper's 16-token window from the leftmost mention.
+    "standard-window": Policy(name="standard-window", pairs="left_to_right", direction=True,
+                              symmetric=True, window=16, max_distance=50, tags="bio_typed"),
+    # Every ordered pair, direction in the label: each relation counted twice.
+    "ordered": Policy(name="ordered", pairs="ordered", direction=True, symmetric=False, window=None,
+                      max_distance=50, tags="bio_typed"),
 }
 
 
-def label_names(relation_types: Sequence[str], policy: Policy) -> list[str]:
+def is_symmetric(label: str, symmetric_types: Iterable[str]) -> bool:
+    """A relation label (a type, or type.subtype) whose type or subtype is declared symmetric."""
+    sym = set(symmetric_types)
+    return label in sym or label.split(".")[0] in sym
+
+
+def label_names(relation_types: Sequence[str], policy: Policy,
+                symmetric_types: Iterable[str] = ()) -> list[str]:
     """Other first (index 0), then the positive labels in schema order."""
+    sym = tuple(symmetric_types) if policy.symmetric else ()
     names = [OTHER]
     for t in relation_types:
-        names.extend([f"{t}(e1,e2)", f"{t}(e2,e1)"] if policy.direction else [t])
+        directed = policy.direction and not is_symmetric(t, sym)
+        names.extend([f"{t}(e1,e2)", f"{t}(e2,e1)"] if directed else [t])
     return names
 
 
@@ -209,12 +241,15 @@ class InstanceBuilder:
 
     policy: Policy
     words: Vocab
-    relation_types: Sequence[str]
+    relation_types: Sequence[str]  # the labels' types (type.subtype under label_level=subtype)
     entity_labels: Sequence[str]  # entity types (or type.subtype) for typed tags
+    symmetric_types: Sequence[str] = ()  # the corpus schema's symmetric relation types
     report: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self.labels = label_names(self.relation_types, self.policy)
+        if not self.policy.symmetric:
+            self.symmetric_types = ()
+        self.labels = label_names(self.relation_types, self.policy, self.symmetric_types)
         self.label_index = {name: i for i, name in enumerate(self.labels)}
         self.tags = tag_vocabulary(self.entity_labels, self.policy)
         self.tag_index = {name: i for i, name in enumerate(self.tags)}
@@ -229,15 +264,18 @@ class InstanceBuilder:
         by_id = {m.id: m for m in sentence.entities}
         related: dict[tuple[str, str], str] = {}
         for r in sentence.relations:
-            if r.type not in self.relation_types:
+            label = self.relation_label(r.type, r.subtype)
+            if label not in self.relation_types:
                 self.report["relation outside the label set"] += 1
                 continue
             key = (r.arg1, r.arg2)
             if key in related or (r.arg2, r.arg1) in related:
-                self.report["second relation on the same pair"] += 1
+                same = related.get(key) == label or related.get((r.arg2, r.arg1)) == label
+                self.report["relation annotated twice on the same pair" if same
+                            else "second relation on the same pair"] += 1
                 continue
-            related[key] = self.relation_label(r.type, r.subtype)
-        if p.pairs == "left_to_right":
+            related[key] = label
+        if p.pairs == "annotated":
             # Positives in annotated order; negatives only left to right (docs/method.md: the leak).
             for (a, b), label in related.items():
                 yield Candidate(by_id[a], by_id[b], label)
@@ -246,20 +284,26 @@ class InstanceBuilder:
                 for b in ordered[i + 1:]:
                     if (a.id, b.id) not in related and (b.id, a.id) not in related:
                         yield Candidate(a, b, OTHER)
+            return
+        if p.pairs == "left_to_right":
+            ordered = sorted(sentence.entities, key=lambda m: (_key(m, span), m.id))
+            pairs = ((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1:])
         else:
-            for a in sentence.entities:
-                for b in sentence.entities:
-                    if a.id == b.id:
-                        continue
-                    if (a.id, b.id) in related:
-                        t = related[(a.id, b.id)]
-                        label = f"{t}(e1,e2)" if p.direction else t
-                    elif (b.id, a.id) in related:
-                        t = related[(b.id, a.id)]
-                        label = f"{t}(e2,e1)" if p.direction else t
-                    else:
-                        label = OTHER
-                    yield Candidate(a, b, label)
+            pairs = ((a, b) for a in sentence.entities for b in sentence.entities if a.id != b.id)
+        for a, b in pairs:
+            if (a.id, b.id) in related:
+                label = self.directed(related[(a.id, b.id)], forward=True)
+            elif (b.id, a.id) in related:
+                label = self.directed(related[(b.id, a.id)], forward=False)
+            else:
+                label = OTHER
+            yield Candidate(a, b, label)
+
+    def directed(self, label: str, forward: bool) -> str:
+        """The label of a pair whose mention 1 is Arg-1 (`forward`) or Arg-2."""
+        if not self.policy.direction or is_symmetric(label, self.symmetric_types):
+            return label
+        return f"{label}(e1,e2)" if forward else f"{label}(e2,e1)"
 
     # ---- tags ------------------------------------------------------------------
     def entity_label(self, m: EntityMention) -> str:
@@ -345,4 +389,8 @@ def builder_for(corpus, policy: Policy, train_sentences: Iterable[Sentence],
         for m in s.entities:
             entity_labels.add(f"{m.type}.{m.subtype}" if policy.tag_detail == "subtype" and m.subtype else m.type)
     relation_types = corpus.relation_types or sorted({r.type for s in corpus.sentences() for r in s.relations})
-    return InstanceBuilder(policy, words, list(relation_types), sorted(entity_labels))
+    if policy.label_level == "subtype":
+        relation_types = sorted({f"{r.type}.{r.subtype}" if r.subtype else r.type
+                                 for s in corpus.sentences() for r in s.relations})
+    return InstanceBuilder(policy, words, list(relation_types), sorted(entity_labels),
+                           symmetric_types=tuple(corpus.symmetric_types))

@@ -80,6 +80,9 @@ class Corpus:
     synthetic: bool = False
     relation_types: tuple[str, ...] = ()
     entity_types: tuple[str, ...] = ()
+    # Relation types the schema declares symmetric (R(a, b) iff R(b, a)): under the
+    # standard policy they get one undirected label (docs/corpora.md lists each corpus's).
+    symmetric_types: tuple[str, ...] = ()
     skipped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 

@@ -214,6 +214,16 @@ def load_somesci(strict: bool = False) -> Corpus:
 
 LOADER_VERSION = 1
 
+# Relation types that hold both ways by their definition in each corpus's guidelines
+# (docs/corpora.md, "Symmetric relation types", gives the sources and the measured share
+# annotated in text order).
+SYMMETRIC_TYPES = {
+    "chisiec": ("兄弟", "同僚"),  # brothers, colleagues
+    "crossre": ("compare", "opposite", "related-to", "social"),
+    "sanwen": ("Family", "Near", "Social"),
+    "somesci": (),  # every type is X_of: directed
+}
+
 
 def _finish(name, language, docs, splits, problems: Problems, notes) -> Corpus:
     sentences = [s for d in docs for s in d.sentences]
@@ -221,4 +231,5 @@ def _finish(name, language, docs, splits, problems: Problems, notes) -> Corpus:
         name=name, language=language, documents=tuple(docs), splits=splits,
         relation_types=tuple(sorted({r.type for s in sentences for r in s.relations})),
         entity_types=tuple(sorted({m.type for s in sentences for m in s.entities})),
+        symmetric_types=SYMMETRIC_TYPES[name],
         skipped=problems.skipped(), notes=tuple(notes) + problems.notes())

@@ -25,5 +25,6 @@ RELATION_SUBTYPES: dict[str, tuple[str, ...]] = {
     "PHYS": ("Located", "Near"),
 }
 RELATION_TYPES: tuple[str, ...] = tuple(RELATION_SUBTYPES)
-# The official ACE scorer treats these as symmetric.
-SYMMETRIC_RELATION_TYPES = frozenset({"PER-SOC", "PHYS"})
+# Symmetric by the ACE 2005 guidelines: every PER-SOC relation (business, family,
+# lasting personal) and the PHYS.Near subtype (PHYS.Located is directed).
+SYMMETRIC_RELATION_TYPES: tuple[str, ...] = ("PER-SOC", "PHYS.Near")

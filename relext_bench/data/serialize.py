@@ -11,6 +11,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
     return {
         "name": corpus.name, "language": corpus.language, "synthetic": corpus.synthetic,
         "relation_types": list(corpus.relation_types), "entity_types": list(corpus.entity_types),
+        "symmetric_types": list(corpus.symmetric_types),
         "splits": {k: list(v) for k, v in corpus.splits.items()},
         "skipped": dict(corpus.skipped), "notes": list(corpus.notes),
         "documents": [
@@ -36,13 +37,16 @@ def corpus_from_dict(data: dict) -> Corpus:
     return Corpus(name=data["name"], language=data["language"], documents=docs,
                   splits={k: tuple(v) for k, v in data["splits"].items()},
                   synthetic=data["synthetic"], relation_types=tuple(data["relation_types"]),
-                  entity_types=tuple(data["entity_types"]), skipped=dict(data["skipped"]),
+                  entity_types=tuple(data["entity_types"]),
+                  symmetric_types=tuple(data.get("symmetric_types", ())), skipped=dict(data["skipped"]),
                   notes=tuple(data["notes"]))
 
 
 def corpus_digest(corpus: Corpus) -> str:
-    """sha256 over the canonical JSON of documents and splits (first 16 hex digits)."""
+    """sha256 over the canonical JSON of documents and splits (first 16 hex digits).
+    Notes and the symmetric types (schema facts, keyed through the protocol) stay out."""
     data = corpus_to_dict(corpus)
     data.pop("notes")
+    data.pop("symmetric_types")
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()[:16]

@@ -142,7 +142,7 @@ def plan(corpus, protocol, roles: list[Role], seeds: list[int], cfg: TrainConfig
     takes part in the first that many seeds only."""
     digest = corpus.digest
     return [Job(role.name, role.spec, part.name, seed, ratio,
-                run_key(digest, protocol.name, role.spec.key(), part.name, seed, settings(cfg, ratio)))
+                run_key(digest, protocol.key(corpus), role.spec.key(), part.name, seed, settings(cfg, ratio)))
             for seed in seeds for ratio in ratios for role in roles
             if seed in seeds[:role.seeds] for part in protocol.partitions(corpus)]
 

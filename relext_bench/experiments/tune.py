@@ -127,7 +127,7 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
         raise UserError(f"model {spec.name} declares no search space")
     partition = protocol.partitions(corpus)[0]  # the fixed split, or fold 1 under cross-validation
     cfg = replace(cfg or TrainConfig(), progress=False)
-    name = study_name(corpus, protocol.name, spec)
+    name = study_name(corpus, protocol.short_key(corpus), spec)
     # The sampler's seed also depends on how far the study is, so a resumed study
     # does not propose its first points again.
     store = open_storage(storage, out)

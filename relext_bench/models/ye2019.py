@@ -8,6 +8,10 @@ padding, ReLU, He-uniform); max- and average-pooling per width (384); BatchNorm,
 dropout 0.5, dense 128 ReLU, BatchNorm, dropout 0.2; heads: 6 ranking scores and a
 2-way identification softmax, losses 1:1. Prediction: Other when every score < 0.5.
 
+Knobs for the diagnosis of its gap to a plain CNN (`reports/chisiec-standard-diagnosis.md`),
+the paper's values by default: `norm=batch|none` (the two BatchNorm layers),
+`pooling=max_mean|max`, `widths`.
+
 Deviations: pooling skips padding positions (the script pools over the padded
 16-token window; the two agree where the window is full); Keras's spatial dropout on
 each of the four streams is one channel-dropout over their concatenation, which is
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from relext_bench.errors import UserError
 from relext_bench.models.base import (
     InputConfig,
     ModelEntry,
@@ -42,6 +47,14 @@ class Ye2019Config(InputConfig):
     hidden: int = 128
     dropout: float = 0.5
     hidden_dropout: float = 0.2
+    norm: str = "batch"  # batch | none
+    pooling: str = "max_mean"  # max_mean | max
+
+    def __post_init__(self) -> None:
+        if self.norm not in ("batch", "none"):
+            raise UserError(f"model ye2019: norm must be batch or none, not {self.norm!r}")
+        if self.pooling not in ("max_mean", "max"):
+            raise UserError(f"model ye2019: pooling must be max_mean or max, not {self.pooling!r}")
 
 
 class Ye2019(RelationModel):
@@ -51,10 +64,14 @@ class Ye2019(RelationModel):
         for conv in self.convs:
             nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
             nn.init.zeros_(conv.bias)
-        pooled = 2 * c.filters * len(c.widths)
+        pooled = (2 if c.pooling == "max_mean" else 1) * c.filters * len(c.widths)
+
+        def norm(width: int) -> nn.Module:
+            return nn.BatchNorm1d(width) if c.norm == "batch" else nn.Identity()
+
         self.mlp = nn.Sequential(
-            nn.BatchNorm1d(pooled), nn.Dropout(c.dropout), nn.Linear(pooled, c.hidden), nn.ReLU(),
-            nn.BatchNorm1d(c.hidden), nn.Dropout(c.hidden_dropout))
+            norm(pooled), nn.Dropout(c.dropout), nn.Linear(pooled, c.hidden), nn.ReLU(),
+            norm(c.hidden), nn.Dropout(c.hidden_dropout))
         return c.hidden
 
     def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -62,12 +79,14 @@ class Ye2019(RelationModel):
         xt = x.transpose(1, 2)
         pooled = []
         for conv in self.convs:
-            h = torch.relu(same_conv(xt, conv)).transpose(1, 2)
-            pooled += [masked_max(h, mask), masked_mean(h, mask)]
-        return self.mlp(torch.cat(pooled, dim=1))
+            h = torch.relu(same_conv(xt, conv)).transpose(1, 2)  # [B, L, F]
+            pooled += [masked_max(h, mask), masked_mean(h, mask)] if self.config.pooling == "max_mean" \
+                else [masked_max(h, mask)]
+        return self.mlp(torch.cat(pooled, dim=1))  # [B, hidden]
 
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        pooled = [self.pair_conv(x, conv, batch, "relu", "max_mean") for conv in self.convs]  # [B, 2F] each
+        pool = self.config.pooling
+        pooled = [self.pair_conv(x, conv, batch, "relu", pool) for conv in self.convs]  # [B, 2F or F] each
         return self.mlp(torch.cat(pooled, dim=1))
 
 

@@ -217,6 +217,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
                    "language": corpus.language},
         "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
         "policy": policy.to_dict() | {"digest": policy.digest()},
+        "symmetric_types": list(corpus.symmetric_types) if policy.symmetric else [],
         "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
         "train_config": asdict(cfg), "seed": seed, "device": str(dev_), **(extra or {}),
     }
