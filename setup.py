@@ -12,10 +12,7 @@ setup(
     description="Benchmark and reproducibility harness for relation extraction on imbalanced data",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["relext_bench", "relext_bench.*"])
-    + ["relext_bench.baselines"],
-    # PyPI's `baselines` is another project: ours installs as relext_bench.baselines.
-    package_dir={"relext_bench.baselines": "baselines"},
+    packages=find_packages(include=["relext_bench", "relext_bench.*"]),
     install_requires=[
         "torch>=2.4",
         "numpy",

@@ -104,9 +104,8 @@ def _train(args) -> int:
     from pathlib import Path
 
     from relext_bench.data import registry
-    from relext_bench.experiments.runner import check_buildable
     from relext_bench.files import check_writable, write_or_keep
-    from relext_bench.models import ModelSpec
+    from relext_bench.models.spec import ModelSpec, check_buildable
     from relext_bench.protocols import get_protocol
     from relext_bench.training.trainer import TrainConfig, train_run
 
@@ -376,12 +375,12 @@ def positive_float(text: str) -> float:
 
 def _models(args) -> list[str] | None:
     """--models as a list of specs (None: the command's default); empty or repeated specs are errors."""
-    from relext_bench.experiments.compare import split_models
-    from relext_bench.experiments.runner import parse_model
+    from relext_bench.models.spec import parse_model
+    from relext_bench.specs import split_specs
 
     if args.models is None:
         return None
-    models = split_models(args.models)
+    models = split_specs(args.models)
     if not models:
         raise UserError(f"--models {args.models!r} names no model")
     seen: dict[str, str] = {}

@@ -82,7 +82,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from relext_bench.data.registry import parse_spec  # noqa: E402
 from relext_bench.errors import UserError  # noqa: E402
-from relext_bench.experiments.runner import parse_model  # noqa: E402
+from relext_bench.models.spec import parse_model  # noqa: E402
 
 SPEC_TEXT = st.text(alphabet=st.sampled_from(list("cnnye2019:=,._-/ptahdsfilrx0 ")), max_size=30)
 

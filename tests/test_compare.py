@@ -10,8 +10,9 @@ import pytest
 
 from relext_bench.cli import main
 from relext_bench.experiments.compare import compare
-from relext_bench.experiments.runner import parse_model, split_models
 from relext_bench.experiments.store import Store
+from relext_bench.models.spec import parse_model
+from relext_bench.specs import split_specs as split_models
 from relext_bench.training.trainer import TrainConfig
 
 CORPUS = "synth_zh:documents=6"

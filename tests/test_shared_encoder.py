@@ -132,7 +132,7 @@ def test_runs_stored_before_encoders_keep_their_keys():
 
 def test_encoder_in_specs():
     from relext_bench.errors import UserError
-    from relext_bench.experiments.runner import parse_model, spec_text
+    from relext_bench.models.spec import parse_model, spec_text
 
     assert parse_model("ye2019").resolved().encoder == "shared"
     dense = parse_model("cnn:encoder=dense,filters=10")

@@ -9,8 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from relext_bench.data.model import Corpus
-from relext_bench.data.serialize import corpus_from_dict, corpus_to_dict
+from relext_bench.data.model import Corpus, corpus_from_dict, corpus_to_dict
 from relext_bench.files import write_json_atomic
 from relext_bench.paths import home
 

@@ -5,7 +5,8 @@ share are run once.
 """
 from __future__ import annotations
 
-from relext_bench.experiments.runner import Role, parse_model, run_experiment, split_models
+from relext_bench.experiments.runner import Role, run_experiment
+from relext_bench.models.spec import parse_model
 from relext_bench.training.trainer import TrainConfig
 
 # The paper's four variants of ye2019 (the paper's names), then the baselines in their
@@ -101,4 +102,3 @@ def sweep(corpus_spec: str, protocol_name: str = "standard", models: list[str] |
                           report_name=report_name)
 
 
-__all__ = ["compare", "ablate", "sweep", "split_models", "parse_model", "DEFAULT_MODELS"]

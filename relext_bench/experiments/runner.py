@@ -8,8 +8,6 @@ reported as failed, never averaged in).
 """
 from __future__ import annotations
 
-import functools
-import math
 import os
 import time
 import traceback
@@ -27,83 +25,12 @@ from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.files import check_writable, file_sha256
-from relext_bench.models import ModelSpec, Sizes, build_model
+from relext_bench.models.spec import ModelSpec, spec_text
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import TrainConfig, train_run
 
-SPEC_FIELDS = {"tags", "objective", "predict_rule", "threshold", "encoder"}
 # Settings that do not change what a run computes stay out of its key.
 UNKEYED = {"progress", "threads", "eval_batch_size", "device"}
-
-
-def split_models(text: str) -> list[str]:
-    """`a:k=v,k2=v2,b` -> [`a:k=v,k2=v2`, `b`]: a key=value item belongs to the spec before it."""
-    specs: list[str] = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        if "=" in item and ":" not in item and specs:
-            specs[-1] += "," + item
-        else:
-            specs.append(item)
-    return specs
-
-
-def parse_model(text: str) -> ModelSpec:
-    """`name` or `name:key=value,...`; tags, objective, predict_rule and threshold are
-    options of every model, other keys are the model's hyper-parameters."""
-    name, _, rest = text.strip().partition(":")
-    fields, params = {}, {}
-    for item in filter(None, rest.split(",")):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UserError(f"model spec {text!r}: expected key=value, found {item!r}")
-        if key == "threshold":
-            try:
-                fields[key] = float(value)
-            except ValueError:
-                raise UserError(f"model spec {text!r}: threshold {value!r} is not a number") from None
-            if not math.isfinite(fields[key]):
-                raise UserError(f"model spec {text!r}: threshold {value!r} is not finite")
-        elif key in SPEC_FIELDS:
-            fields[key] = value
-        else:
-            params[key] = value
-    spec = ModelSpec(name, **fields).with_params(**params)
-    check_buildable(spec, text)  # unknown names and bad hyper-parameters fail here, before any run starts
-    return spec
-
-
-def check_buildable(spec: ModelSpec, text: str) -> None:
-    """Builds the model on a tiny vocabulary: its hyper-parameters' names, types and
-    values are checked by the model itself."""
-    spec.resolved()
-    problem = _build_problem(spec)
-    if problem is None:
-        return
-    model_says, message = problem
-    raise UserError(message if model_says else
-                    f"model spec {text!r}: its hyper-parameters do not make a model ({message})")
-
-
-@functools.lru_cache(maxsize=256)
-def _build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
-    """Why the spec does not build: (True, the model's own message) or (False, the
-    error's first line); None when it builds. Once per spec, since experiments parse
-    the same specs many times (every role against the paper's variants)."""
-    try:
-        build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
-    except UserError as e:
-        return True, str(e)
-    except (RuntimeError, ValueError, TypeError) as e:
-        return False, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return None
-
-
-def spec_text(spec: ModelSpec) -> str:
-    """The inverse of parse_model, for manifests."""
-    s = spec.resolved()
-    items = [f"tags={s.tags}", f"objective={s.objective}", f"predict_rule={s.predict_rule}",
-             f"threshold={s.threshold}", f"encoder={s.encoder}"] + [f"{k}={v}" for k, v in s.params]
-    return f"{s.name}:{','.join(items)}"
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from relext_bench.errors import UserError
-from relext_bench.experiments.runner import load_corpus, parse_model, spec_text
+from relext_bench.experiments.runner import load_corpus
 from relext_bench.files import read_record, write_json_atomic
-from relext_bench.models.base import MODELS, _load_models
+from relext_bench.models import MODELS
+from relext_bench.models.spec import parse_model, spec_text
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import TrainConfig, train_run
 
@@ -121,7 +122,6 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     corpus = load_corpus(corpus_spec)
     protocol = get_protocol(protocol_name)
     spec = parse_model(model)
-    _load_models()
     space = MODELS[spec.name].search_space
     if space is None:
         raise UserError(f"model {spec.name} declares no search space")

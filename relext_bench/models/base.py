@@ -1,5 +1,5 @@
-"""The model interface: a spec (name + options + hyper-parameters) and the vocabulary
-sizes build a `RelationModel`; `forward(batch)` returns class scores (and, for the
+"""The model interface: a spec (`models/spec.py`) and the vocabulary sizes build a
+`RelationModel` (the table of models is `models/table.py`); `forward(batch)` returns class scores (and, for the
 multi-task objective, identification logits); `predict` maps them to labels.
 
 Every model shares the input layer (word, two position and tag embeddings in one fused
@@ -20,19 +20,19 @@ channel mask per row group (sentence or window) and batch, shared by its pairs;
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import nn
 
-from relext_bench.data.instances import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.kernels import embed_concat, pair_conv_pool
 from relext_bench.models import objectives
+
+if TYPE_CHECKING:  # a model keeps its spec; the spec module needs no model code
+    from relext_bench.models.spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -53,67 +53,6 @@ class Sizes:
     labels: int  # including Other
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What to build: the model's name, its tag scheme and objective, the prediction
-    rule, and hyper-parameters overriding the model's config defaults."""
-
-    name: str
-    tags: str = "bio_typed"
-    objective: str | None = None  # None: the model's default
-    predict_rule: str = "paper"
-    threshold: float | None = None  # None: the model's default
-    params: tuple[tuple[str, object], ...] = ()
-    encoder: str = "shared"  # resolves to "dense" for models without a shared encoder
-
-    def __post_init__(self) -> None:
-        if self.encoder not in ENCODERS:
-            raise UserError(f"unknown encoder {self.encoder!r} (one of {', '.join(ENCODERS)})")
-        if self.tags not in TAG_SCHEMES:
-            raise UserError(f"unknown tag scheme {self.tags!r} (one of {', '.join(TAG_SCHEMES)})")
-        if self.objective is not None and self.objective not in objectives.OBJECTIVES:
-            raise UserError(f"unknown objective {self.objective!r} (one of {', '.join(objectives.OBJECTIVES)})")
-        if self.predict_rule not in objectives.PREDICT_RULES:
-            raise UserError(f"unknown prediction rule {self.predict_rule!r}")
-
-    def with_params(self, **params) -> ModelSpec:
-        merged = dict(self.params) | params
-        return dataclasses.replace(self, params=tuple(sorted(merged.items())))
-
-    def resolved(self) -> ModelSpec:
-        """The spec with the model's defaults filled in (what a record stores)."""
-        _load_models()
-        entry = MODELS.get(self.name)
-        if entry is None:
-            raise UserError(f"unknown model {self.name!r} (known: {', '.join(MODELS)})")
-        objective = self.objective or entry.default_objective
-        threshold = self.threshold
-        if threshold is None:
-            threshold = entry.default_threshold if objective != "ce" else 0.0
-        encoder = self.encoder if entry.shared else "dense"
-        return dataclasses.replace(self, objective=objective, threshold=threshold, encoder=encoder)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["params"] = dict(self.params)
-        return d
-
-    def key(self) -> str:
-        d = self.resolved().to_dict()
-        if d["encoder"] == "dense":  # runs stored before encoders existed were dense: same keys
-            del d["encoder"]
-        blob = json.dumps(d, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
-
-    def label(self) -> str:
-        s = self.resolved()
-        extra = "".join(f",{k}={v}" for k, v in s.params)
-        if s.encoder == "dense" and MODELS[s.name].shared:
-            extra += ",enc=dense"
-        return f"{s.name}[tags={s.tags},obj={s.objective}{extra}]"
-
-
-ENCODERS = ("shared", "dense")
 
 
 class Output(NamedTuple):
@@ -245,24 +184,6 @@ def shared_conv(x: SharedInput, conv: nn.Conv1d, word_dim: int, position_dim: in
               batch["lengths"], cuts, (k - 1) // 2, activation, pool)
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str
-    make: Callable[[ModelSpec, Sizes], RelationModel]
-    default_objective: str
-    default_threshold: float
-    source: str
-    search_space: Callable | None = field(default=None)
-    shared: bool = False  # has a `shared` encoder (encode_shared)
-
-
-MODELS: dict[str, ModelEntry] = {}
-
-
-def register(entry: ModelEntry) -> None:
-    MODELS[entry.name] = entry
-
-
 def config_from(cls, spec: ModelSpec):
     """The model's config dataclass with the spec's hyper-parameters applied."""
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -289,19 +210,6 @@ def _coerce(default, value, what: str):
         return type(default)(value)
     except ValueError:
         raise UserError(f"{what}: {value!r} is not a {type(default).__name__}") from None
-
-
-def build_model(spec: ModelSpec, sizes: Sizes) -> RelationModel:
-    _load_models()
-    spec = spec.resolved()
-    return MODELS[spec.name].make(spec, sizes)
-
-
-def _load_models() -> None:
-    if "ye2019" in MODELS:
-        return
-    import relext_bench.baselines  # noqa: F401  (registers the baselines)
-    import relext_bench.models.ye2019  # noqa: F401
 
 
 def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

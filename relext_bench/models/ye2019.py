@@ -27,14 +27,9 @@ from torch import nn
 from relext_bench.errors import UserError
 from relext_bench.models.base import (
     InputConfig,
-    ModelEntry,
-    ModelSpec,
     RelationModel,
-    Sizes,
-    config_from,
     masked_max,
     masked_mean,
-    register,
     same_conv,
 )
 
@@ -94,12 +89,3 @@ def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [32, 64, 128]),
             "hidden": trial.suggest_categorical("hidden", [64, 128, 256]),
             "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
-
-
-register(ModelEntry(
-    name="ye2019",
-    make=lambda spec, sizes: Ye2019(spec, sizes, config_from(Ye2019Config, spec)),
-    default_objective="multitask", default_threshold=0.5,
-    source="Ye et al. 2019 (ACL), the authors' released script", search_space=search_space, shared=True))
-
-__all__ = ["Ye2019", "Ye2019Config", "ModelSpec", "Sizes"]

@@ -19,7 +19,7 @@ from relext_bench.data import registry
 from relext_bench.data.instances import builder_for
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
-from relext_bench.models import Sizes, build_model
+from relext_bench.models import Sizes, build_model, parse_model
 from relext_bench.protocols import get_protocol
 from relext_bench.training.trainer import (
     TrainConfig,
@@ -39,7 +39,6 @@ def bench_train(corpus_spec: str, model: str, protocol: str = "standard", encode
                 cfg: TrainConfig | None = None) -> dict:
     """Trains `batches` batches with each encoder; returns instances per second for
     each and their ratio (shared / dense, where both ran)."""
-    from relext_bench.experiments.runner import parse_model
 
     if batches < ROUNDS:
         raise UserError(f"--batches must be at least {ROUNDS}")

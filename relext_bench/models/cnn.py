@@ -19,11 +19,8 @@ from torch import nn
 
 from relext_bench.models.base import (
     InputConfig,
-    ModelEntry,
     RelationModel,
-    config_from,
     masked_max,
-    register,
     same_conv,
 )
 
@@ -56,9 +53,3 @@ class CNN(RelationModel):
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [100, 150, 230]),
             "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
-
-
-register(ModelEntry("cnn", lambda spec, sizes: CNN(spec, sizes, config_from(CNNConfig, spec)),
-                    default_objective="ce", default_threshold=0.0,
-                    source="Zeng et al. 2014; Nguyen & Grishman 2015", search_space=search_space,
-                    shared=True))

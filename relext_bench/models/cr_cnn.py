@@ -19,11 +19,8 @@ from torch import nn
 
 from relext_bench.models.base import (
     InputConfig,
-    ModelEntry,
     RelationModel,
-    config_from,
     masked_max,
-    register,
     same_conv,
 )
 
@@ -50,8 +47,3 @@ class CRCNN(RelationModel):
 
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [250, 500, 1000])}
-
-
-register(ModelEntry("cr_cnn", lambda spec, sizes: CRCNN(spec, sizes, config_from(CRCNNConfig, spec)),
-                    default_objective="ranking", default_threshold=0.0,
-                    source="dos Santos et al. 2015", search_space=search_space, shared=True))

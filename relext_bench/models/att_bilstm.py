@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from relext_bench.models.base import InputConfig, ModelEntry, RelationModel, config_from, register
+from relext_bench.models.base import InputConfig, RelationModel
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,3 @@ class AttBiLSTM(RelationModel):
 def search_space(trial) -> dict:
     return {"hidden": trial.suggest_categorical("hidden", [50, 100, 200]),
             "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
-
-
-register(ModelEntry("att_bilstm", lambda spec, sizes: AttBiLSTM(spec, sizes, config_from(AttBiLSTMConfig, spec)),
-                    default_objective="ce", default_threshold=0.0, source="Zhou et al. 2016",
-                    search_space=search_space))

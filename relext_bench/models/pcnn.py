@@ -19,10 +19,7 @@ from torch import nn
 
 from relext_bench.models.base import (
     InputConfig,
-    ModelEntry,
     RelationModel,
-    config_from,
-    register,
     same_conv,
 )
 
@@ -68,8 +65,3 @@ def cuts(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 def search_space(trial) -> dict:
     return {"filters": trial.suggest_categorical("filters", [115, 230, 460]),
             "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
-
-
-register(ModelEntry("pcnn", lambda spec, sizes: PCNN(spec, sizes, config_from(PCNNConfig, spec)),
-                    default_objective="ce", default_threshold=0.0, source="Zeng et al. 2015",
-                    search_space=search_space, shared=True))
