@@ -6,14 +6,15 @@ All scores are over the positive labels only, as in RE evaluation:
 - weighted P/R/F1: per-label scores weighted by gold support (scikit-learn's
   `average="weighted"` over the positive labels: the paper's script's metric);
 - identification P/R/F1: relation vs Other, whatever the type.
-Each result carries a signature string naming what was computed, so a number can be
-told apart from one computed another way.
+Each result carries a signature (`relext_bench/signature.py`, stored in its full form)
+naming what was computed, so a number can be told apart from one computed another way.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from relext_bench import __version__
+from relext_bench.signature import Signature
 
 METRICS = ("micro_f1", "macro_f1", "weighted_f1")
 
@@ -51,9 +52,9 @@ def scores_from_counts(c: np.ndarray) -> dict[str, float]:
     }
 
 
-def signature(metric: str, label_names: list[str]) -> str:
-    return (f"metric:{metric}|labels:{len(label_names) - 1}+{label_names[0]}|negative:excluded"
-            f"|relext_bench:{__version__}")
+def signature(metric: str, label_names: list[str]) -> Signature:
+    return Signature.of(metric=metric, labels=f"{len(label_names) - 1}+{label_names[0]}", negative="excluded",
+                        relext_bench=__version__)
 
 
 def evaluate(gold, pred, label_names: list[str]) -> dict:
@@ -71,5 +72,5 @@ def evaluate(gold, pred, label_names: list[str]) -> dict:
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (gold, pred), 1)
     result["confusion"] = confusion.tolist()
-    result["signature"] = {m: signature(m, label_names) for m in METRICS}
+    result["signature"] = {m: signature(m, label_names).format() for m in METRICS}
     return result

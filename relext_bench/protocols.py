@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from relext_bench.data.instances import POLICIES, Policy
 from relext_bench.data.model import Corpus, Document
+from relext_bench.data.policy import POLICIES, Policy
 from relext_bench.errors import UserError
 
 

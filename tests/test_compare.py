@@ -64,7 +64,7 @@ def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
     result = compare(CORPUS, "standard", ["cnn:filters=8"], seeds=1, out=str(tmp_path / "bad"),
                      cfg=TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None), progress=False)
     (record,) = Store(tmp_path / "bad").records()
-    assert record["status"] == "failed" and "loss became" in record["failure"] and result["ran"]
+    assert record.status == "failed" and "loss became" in record.failure and result["ran"]
 
 
 @pytest.mark.parametrize("workers", [2])
@@ -73,8 +73,8 @@ def test_workers_produce_the_same_records_as_one_process(tmp_path, workers):
     compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, out=str(tmp_path / "one"), cfg=cfg, progress=False)
     compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, workers=workers, out=str(tmp_path / "many"),
             cfg=cfg, progress=False)
-    one = {r["key"]: r["test"] for r in Store(tmp_path / "one").records()}
-    many = {r["key"]: r["test"] for r in Store(tmp_path / "many").records()}
+    one = {r.key: r.test for r in Store(tmp_path / "one").records()}
+    many = {r.key: r.test for r in Store(tmp_path / "many").records()}
     assert one == many and len(one) == 2
 
 
@@ -120,7 +120,7 @@ def test_named_experiments_keep_their_own_manifests(tmp_path, capsys):
     assert "5 already stored, 5 run now" in capsys.readouterr().out  # pcnn's runs are shared
     store = Store(out)
     assert sorted(store.manifests()) == ["compare@first", "compare@second"]
-    assert len(store.manifest("compare@first")["runs"]) == 5 and len(store.manifest("compare@second")["runs"]) == 10
+    assert len(store.manifest("compare@first").runs) == 5 and len(store.manifest("compare@second").runs) == 10
     for path in reports.glob("*.md"):
         path.unlink()
     assert main(["report", str(out), "--reports", str(reports)]) == 0  # rebuilds both

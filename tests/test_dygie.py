@@ -83,12 +83,12 @@ def test_corpus_given_twice_or_not_at_all(capsys, argv, message):
 
 @pytest.mark.parametrize("command", ["ablate", "sweep", "tune"])
 def test_every_experiment_reads_the_path_as_its_corpus(data, command):
-    from relext_bench.cli import _apply_global_options, build_parser
+    from relext_bench.cli import apply_global_options, build_parser
 
     extra = ["--model", "cnn"] if command == "tune" else []
     args = build_parser().parse_args([command, "--format", "dygie", "--path", str(data), "--name", "mine",
                                       *extra])
-    _apply_global_options(args)
+    apply_global_options(args)
     assert args.corpus == f"dygie:path={data}" and args.name == "mine"
 
 

@@ -10,14 +10,17 @@ import pytest
 from relext_bench.cli import main
 from relext_bench.data import registry
 from relext_bench.data.instances import builder_for
-from relext_bench.experiments import report
 from relext_bench.experiments.compare import ablation_roles, compare, limit_baselines, sweep
 from relext_bench.experiments.runner import plan
 from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
-from relext_bench.stats import (
+from relext_bench.records import Manifest, RoleEntry, RunRecord, Scores
+from relext_bench.reporting import build as report
+from relext_bench.reporting.experiment import Experiment, Group, load_experiment
+from relext_bench.reporting.sections import published_section
+from relext_bench.significance import (
     approximate_randomization,
     count_metric,
     label_rows,
@@ -111,10 +114,10 @@ def test_compare_report_is_built_from_records_only(tmp_path):
     assert "SYNTHETIC CORPUS" in text and "LEAKY PROTOCOL" in text and "Signature: `corpus:synth_zh@" in text
     assert (reports / path.stem / "f1_per_run.png").stat().st_size > 1000
     # The main table's means come from the stored records.
-    exp = report.load(out, "compare")
+    exp = load_experiment(out, "compare")
     for g in exp.at(None).values():
         assert len(g.finished) == 5
-        mean = 100 * np.mean([r["test"]["weighted_f1"] for r in Store(out).records() if r["model"]["label"] == g.label])
+        mean = 100 * np.mean([r.test.weighted_f1 for r in Store(out).records() if r.model["label"] == g.label])
         assert f"{mean:.2f} ±" in text
     # Rebuilding gives the same Markdown; a deleted record shows as missing, not as a lower mean.
     assert report.build(out, reports)[0].read_text() == text
@@ -169,11 +172,11 @@ def test_sweep_subsamples_training_only_and_plots(tmp_path):
     out = tmp_path / "res"
     sweep(CORPUS, "standard", [f"pcnn:filters=8,{SMALL}"], ratios=(1.0, None), seeds=1, out=str(out), cfg=CFG,
           progress=False)
-    records = {r["neg_ratio"]: r for r in Store(out).records()}
+    records = {r.neg_ratio: r for r in Store(out).records()}
     one, full = records[1.0], records[None]
-    assert one["instances"]["train"] == 2 * one["instances"]["train_positives"]
-    assert full["instances"]["train"] > one["instances"]["train"]
-    assert one["instances"]["test"] == full["instances"]["test"]
+    assert one.instances.train == 2 * one.instances.train_positives
+    assert full.instances.train > one.instances.train
+    assert one.instances.test == full.instances.test
     (path,) = report.build(out, tmp_path / "rep")
     text = path.read_text()
     assert "## Imbalance sweep" in text and (tmp_path / "rep" / path.stem / "f1_vs_ratio.png").exists()
@@ -209,7 +212,7 @@ def test_two_processes_complete_one_study_through_a_journal(tmp_path):
     records = list(Store(out).records())
     assert len(records) == 5  # one seed x 5 folds
     for record in records:
-        assert {k: record["model"]["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
+        assert {k: record.model["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
     text = (tmp_path / "rep" / "synth_zh-paper-compare.md").read_text()
     assert "## Tuning" in text and "(tuned)" in text
 
@@ -223,17 +226,19 @@ def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):
 
 def test_published_numbers_sit_beside_ours_marked_with_their_protocol():
     def experiment(protocol):
-        manifest = {"corpus": {"name": "ace_zh"}, "protocol": protocol, "metric": "weighted_f1",
-                    "roles": [{"name": "Baseline+MTL+Tag", "label": "x"}]}
-        group = report.Group("Baseline+MTL+Tag", "x", finished=[{"test": {"weighted_f1": 0.6}},
-                                                                 {"test": {"weighted_f1": 0.64}}])
-        return report.Experiment("compare", manifest, {("Baseline+MTL+Tag", None): group})
+        manifest = Manifest(kind="compare", corpus_spec="ace_zh", corpus={"name": "ace_zh"}, protocol=protocol,
+                            metric="weighted_f1", seeds=[1, 2], partitions=["main"],
+                            roles=[RoleEntry("Baseline+MTL+Tag", "ye2019", "x", "k")], runs=[], train_config={},
+                            corpus_stats={})
+        group = Group("Baseline+MTL+Tag", "x", finished=[
+            RunRecord("finished", {}, "main", seed, test=Scores(0, 0, f1, 0, 0, 0, f1)) for seed, f1 in ((1, 0.6), (2, 0.64))])
+        return Experiment("compare", manifest, {("Baseline+MTL+Tag", None): group})
 
-    text = "\n".join(report.published_section(experiment("paper")))
+    text = "\n".join(published_section(experiment("paper")))
     assert "| Baseline+MTL+Tag" in text and "62.9" in text and "62.00 ± 2.83" in text
     assert "(the paper's protocol)." in text
-    assert "not like for like" in "\n".join(report.published_section(experiment("standard")))
+    assert "not like for like" in "\n".join(published_section(experiment("standard")))
     # Corpora without published numbers get no section.
     other = experiment("paper")
-    other.manifest["corpus"]["name"] = "chisiec"
-    assert report.published_section(other) == []
+    other.manifest.corpus["name"] = "chisiec"
+    assert published_section(other) == []

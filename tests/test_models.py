@@ -10,7 +10,7 @@ from relext_bench.cli import main
 from relext_bench.data import registry
 from relext_bench.models import MODELS, ModelSpec, Sizes, build_model, objectives
 from relext_bench.protocols import PROTOCOLS
-from relext_bench.training.records import unpack_labels
+from relext_bench.records import unpack_labels
 from relext_bench.training.trainer import TrainConfig, epoch_batches, train_run
 
 TINY = "synth_zh:documents=12"

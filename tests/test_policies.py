@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from conftest import hand_sentence, make_sentence, tiny_corpus
 
-from relext_bench.data.instances import OTHER, POLICIES, Policy, builder_for
+from relext_bench.data.instances import builder_for
+from relext_bench.data.policy import OTHER, POLICIES, Policy
 
 
 def build(policy, sentences, **kw):
@@ -118,7 +119,7 @@ def test_standard_each_gold_relation_is_exactly_one_positive(symmetric):
             wanted[pair] = r.type + direction
         assert positives == wanted
         relations += len(s.relations)
-    assert relations > 30 and builder.report == {}
+    assert relations > 30 and builder.skipped == {}
 
 
 def test_relation_level_scoring_counts_a_wrong_direction_once_as_wrong():
@@ -245,9 +246,9 @@ def test_duplicate_and_unknown_relations_are_counted():
     s = make_sentence("s", ["a", "b", "c"], [("X", 0, 1, "PER"), ("Y", 2, 3, "ORG")],
                       [("R1", "ORG-AFF", "X", "Y"), ("R2", "ORG-AFF", "Y", "X"), ("R3", "ART", "X", "Y")])
     builder, _ = build(POLICIES["paper"], [s], relation_types=("ORG-AFF",))
-    assert builder.report["relation annotated twice on the same pair"] == 1
-    assert builder.report["relation outside the label set"] == 1
+    assert builder.skipped["relation annotated twice on the same pair"] == 1
+    assert builder.skipped["relation outside the label set"] == 1
     s2 = make_sentence("s", ["a", "b", "c"], [("X", 0, 1, "PER"), ("Y", 2, 3, "ORG")],
                        [("R1", "ORG-AFF", "X", "Y"), ("R2", "PHYS", "Y", "X")])
     builder, _ = build(POLICIES["standard"], [s2])
-    assert builder.report["second relation on the same pair"] == 1
+    assert builder.skipped["second relation on the same pair"] == 1

@@ -6,7 +6,8 @@ import pytest
 import torch
 from conftest import make_sentence, tiny_corpus
 
-from relext_bench.data.instances import POLICIES, builder_for
+from relext_bench.data.instances import builder_for
+from relext_bench.data.policy import POLICIES
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.training.trainer import sentence_batches, to_batch
 

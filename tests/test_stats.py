@@ -3,7 +3,7 @@ and cases whose answer is known."""
 import numpy as np
 import pytest
 
-from relext_bench import stats
+from relext_bench import significance as stats
 from relext_bench.metrics import evaluate
 
 

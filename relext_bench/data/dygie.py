@@ -14,7 +14,6 @@ UTF-8 or not JSON (or nested too deeply to parse), a document not in the format,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -131,10 +130,3 @@ def _document(obj: dict, where: str, problems: Problems) -> Document:
         sentences.append(Sentence(sid, tuple(tokens), offsets, tuple(ents), tuple(relations)))
         offset += n
     return Document(key, tuple(sentences))
-
-
-def path_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for file in split_files(Path(path)).values():
-        h.update(file.read_bytes())
-    return h.hexdigest()[:16]

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from relext_bench.data.instances import OTHER, builder_for
+from relext_bench.data.instances import builder_for
 from relext_bench.data.model import Corpus
+from relext_bench.data.policy import OTHER
 from relext_bench.protocols import Protocol
 
 
@@ -46,7 +47,7 @@ def corpus_stats(corpus: Corpus, protocol: Protocol) -> dict:
         "entity_mentions_per_sentence": round(total["entity_mentions"] / sentences, 3),
         "relation_mentions_per_sentence": round(total["relation_mentions"] / sentences, 3),
         "positives_by_type": dict(sorted(by_type.items())),
-        "skipped": dict(corpus.skipped) | {f"instances: {k}": v for k, v in builder.report.items()},
+        "skipped": dict(corpus.skipped) | {f"instances: {k}": v for k, v in builder.skipped.items()},
         "notes": list(corpus.notes),
     }
 

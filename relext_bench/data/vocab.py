@@ -40,9 +40,6 @@ class Vocab:
         get = self.stoi.get
         return np.fromiter((get(t, 1) for t in tokens), dtype=np.int64, count=len(tokens))
 
-    def to_list(self) -> list[str]:
-        return list(self.itos)
-
 
 def word2vec_rows(path: str | Path, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
     """The rows of `vocab`'s tokens in a word2vec text file (optional "count dim" header

@@ -27,6 +27,7 @@ from relext_bench.experiments.store import Store, run_key
 from relext_bench.files import check_writable, file_sha256
 from relext_bench.models.spec import ModelSpec, spec_text
 from relext_bench.protocols import get_protocol
+from relext_bench.records import Manifest, RoleEntry, RunEntry, RunRecord
 from relext_bench.training.trainer import TrainConfig, train_run
 
 # Settings that do not change what a run computes stay out of its key.
@@ -101,11 +102,11 @@ def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, o
         part = next(p for p in protocol.partitions(corpus) if p.name == job.partition)
         record = train_run(corpus, protocol, part, job.spec, job.seed, cfg, neg_ratio=job.neg_ratio)
     except Exception as e:  # recorded, shown as failed in reports
-        record = {"status": "failed", "failure": f"{type(e).__name__}: {e}",
-                  "traceback": traceback.format_exc(limit=5),
-                  "model": job.spec.to_dict() | {"label": job.spec.label(), "key": job.spec.key()},
-                  "partition": job.partition, "seed": job.seed, "protocol": protocol_name,
-                  "neg_ratio": job.neg_ratio}
+        record = RunRecord(status="failed", failure=f"{type(e).__name__}: {e}",
+                           traceback=traceback.format_exc(limit=5),
+                           model=job.spec.to_dict() | {"label": job.spec.label(), "key": job.spec.key()},
+                           partition=job.partition, seed=job.seed, protocol=protocol_name,
+                           neg_ratio=job.neg_ratio).to_dict()
     store.put(job.key, record | {"corpus_spec": corpus_spec})
     return job.key
 
@@ -214,21 +215,19 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         cfg = replace(cfg, embeddings=str(Path(cfg.embeddings).resolve()))
         word2vec_rows(cfg.embeddings, Vocab.build([]))
     store.clean()
-    ident = store.put_manifest(kind, {
-        "kind": kind, "corpus_spec": corpus_spec,
-        "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
-                   "language": corpus.language},
-        "protocol": protocol.name, "metric": protocol.metric, "seeds": seed_list,
-        "partitions": [p.name for p in protocol.partitions(corpus)], "ratios": list(ratios),
-        "train_config": asdict(cfg), "workers": workers,
-        "roles": [{"name": r.name, "spec": spec_text(r.spec), "label": r.spec.label(), "key": r.spec.key(),
-                   "seeds": seed_list[:r.seeds]} for r in roles],
-        "runs": [{"role": j.role, "partition": j.partition, "seed": j.seed, "neg_ratio": j.neg_ratio,
-                  "key": j.key} for j in jobs],
-        "corpus_stats": corpus_stats(corpus, protocol),
-        "report_name": report_name,
-        **(extra or {}),
-    }, report_name)
+    ident = store.put_manifest(Manifest(
+        kind=kind, corpus_spec=corpus_spec,
+        corpus={"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
+                "language": corpus.language},
+        protocol=protocol.name, metric=protocol.metric, seeds=seed_list,
+        partitions=[p.name for p in protocol.partitions(corpus)], ratios=list(ratios),
+        train_config=asdict(cfg), workers=workers,
+        roles=[RoleEntry(r.name, spec_text(r.spec), r.spec.label(), r.spec.key(), seed_list[:r.seeds])
+               for r in roles],
+        runs=[RunEntry(j.role, j.partition, j.seed, j.key, j.neg_ratio) for j in jobs],
+        corpus_stats=corpus_stats(corpus, protocol), report_name=report_name,
+        reference=(extra or {}).get("reference"), tuned=(extra or {}).get("tuned"),
+        preset=(extra or {}).get("preset")))
     # A finished run is never run again; a failed one is (its failure is recorded, not final).
     stored = {j.key for j in jobs if store.finished(j.key)}
     todo = [j for j in jobs if run and j.key not in stored]
@@ -247,6 +246,6 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     finally:
         claims.release_all()
         bar.close()
-    failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.get("status") == "failed"]
+    failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.status == "failed"]
     return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

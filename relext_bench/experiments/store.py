@@ -25,38 +25,23 @@ from pathlib import Path
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import pid_alive
 from relext_bench.files import read_record, write_json_atomic, write_or_keep
-from relext_bench.training.records import RECORD_VERSION
+from relext_bench.records import Manifest, RecordError, RunRecord
 
 KINDS = ("compare", "ablate", "sweep")
-
-
-# What a report reads from a record, by status.
-REQUIRED = {"finished": ("version", "model", "seed", "partition", "test", "dev", "predictions", "curve",
-                         "labels", "timings"),
-            "failed": ("failure",)}
-
-
-def record_problem(record, key: str) -> str | None:
-    """Why `record` cannot be the stored run `key`; None when it can."""
-    if not isinstance(record, dict):
-        return f"not a run record ({type(record).__name__})"
-    if record.get("key") != key:
-        return f"its own key is {record.get('key')!r}, not the file's (a record stored under another run's key)"
-    status = record.get("status")
-    if status not in REQUIRED:
-        return f"status {status!r} is neither finished nor failed"
-    missing = [f for f in REQUIRED[status] if f not in record]
-    if missing:
-        return f"{status} record without {', '.join(missing)}"
-    if status == "finished" and record["version"] != RECORD_VERSION:
-        return f"record version {record['version']!r}; this harness reads version {RECORD_VERSION}"
-    return None
 
 
 def run_key(corpus_digest: str, protocol: str, spec_key: str, partition: str, seed: int,
             settings: dict | None = None) -> str:
     blob = json.dumps([corpus_digest, protocol, spec_key, partition, seed, settings or {}], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def read_run(record, key: str, source: str) -> RunRecord:
+    """The stored run `key` through its declared structure; RecordError when it cannot be."""
+    if isinstance(record, dict) and record.get("key") != key:
+        raise RecordError(source, f"its own key is {record.get('key')!r}, not the file's "
+                                  "(a record stored under another run's key)")
+    return RunRecord.from_dict(record, source)
 
 
 class Store:
@@ -95,24 +80,23 @@ class Store:
     def finished(self, key: str) -> bool:
         """A stored run that finished (a failed one is run again)."""
         record = self.get(key)
-        return isinstance(record, dict) and record.get("status") == "finished"
+        return record is not None and record.finished
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> RunRecord | None:
         """The run's record; None when there is none, or it was damaged (and is now set aside)."""
         path = self.path(key)
         if not path.exists():
             return None
         try:
-            record = read_record(path)
-            problem = record_problem(record, key)
+            return read_run(read_record(path), key, str(path))
+        except RecordError as e:
+            problem = e.problem
         except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
-            record, problem = None, f"unreadable ({type(e).__name__})"
-        if problem is None:
-            return record
+            problem = f"unreadable ({type(e).__name__})"
         self._set_aside(path, problem)
         return None
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[RunRecord]:
         """Every stored run's record (damaged ones set aside)."""
         paths = sorted(self.runs.glob("*.json")) if self.runs.exists() else []
         return [r for p in paths if (r := self.get(p.stem)) is not None]
@@ -131,13 +115,13 @@ class Store:
               file=sys.stderr)
 
     # ---- experiment manifests ---------------------------------------------------------
-    def put_manifest(self, kind: str, manifest: dict, name: str | None = None) -> str:
+    def put_manifest(self, manifest: Manifest) -> str:
         """Writes the manifest; returns its id (`kind`, or `kind@name`)."""
-        ident = manifest_id(kind, name)
-        write_json_atomic(self.root / f"{ident}.json", manifest)
+        ident = manifest_id(manifest.kind, manifest.report_name)
+        write_json_atomic(self.root / f"{ident}.json", manifest.to_dict())
         return ident
 
-    def manifest(self, ident: str) -> dict | None:
+    def manifest(self, ident: str) -> Manifest | None:
         """The manifest of id `kind` or `kind@name`."""
         path = self.root / f"{ident}.json"
         if not path.exists():
@@ -147,11 +131,13 @@ class Store:
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise UserError(f"{path}: the experiment's manifest is damaged ({type(e).__name__}); running the "
                             "experiment again writes it anew") from None
-        if not isinstance(manifest, dict) or not {"kind", "runs", "roles"} <= manifest.keys():
-            raise UserError(f"{path}: not an experiment manifest; running the experiment again writes it anew")
-        return manifest
+        try:
+            return Manifest.from_dict(manifest, str(path))
+        except RecordError as e:
+            raise UserError(f"{e}: not an experiment manifest this harness reads; running the experiment "
+                            "again writes it anew") from None
 
-    def manifests(self) -> dict[str, dict]:
+    def manifests(self) -> dict[str, Manifest]:
         """Every experiment's manifest in the directory, by id."""
         found = {}
         for path in sorted(self.root.glob("*.json")):

@@ -22,14 +22,13 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import load_corpus
 from relext_bench.files import read_record, write_json_atomic
 from relext_bench.models import MODELS
 from relext_bench.models.spec import parse_model, spec_text
 from relext_bench.protocols import get_protocol
+from relext_bench.reporting.tuning import write_report
 from relext_bench.training.trainer import TrainConfig, train_run
 
 TRAIN_SEED = 1
@@ -201,6 +200,7 @@ def write_snapshot(study, out: str | Path, storage: str) -> Path:
             space.setdefault(k, _describe(d))
     data = {
         "study": study.study_name, "storage": storage, "attrs": study.user_attrs, "search_space": space,
+        "train_seed": TRAIN_SEED,
         "trials": [{"number": t.number, "state": t.state.name, "params": t.params, "value": t.value,
                     "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())},
                     "pid": t.user_attrs.get("pid"), "epochs": t.user_attrs.get("epochs"),
@@ -226,74 +226,3 @@ def best_params(study: str, storage: str | None, out: str | Path) -> dict:
         raise UserError(f"study {study!r} has no finished trial yet")
     return {"study": study, "model": parse_model(s.user_attrs["model"]).name,
             "params": snapshot["best"]["params"], "snapshot": snapshot}
-
-
-# ---- reporting -------------------------------------------------------------------------
-def tuning_section(snapshot: dict, reports: Path, name: str) -> list[str]:
-    from relext_bench.experiments.report import table
-
-    trials = snapshot["trials"]
-    states = {s: sum(t["state"] == s for t in trials) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-    metric = snapshot["attrs"].get("metric", "dev metric")
-    lines = ["## Tuning", "",
-             f"Study `{snapshot['study']}` ({snapshot['storage']}): model `{snapshot['attrs'].get('model')}`, "
-             f"objective dev `{metric}` on {snapshot['attrs'].get('partition')}, TPE sampler (seeded), median "
-             f"pruner on per-epoch dev scores, training seed {TRAIN_SEED}. Trials: "
-             + ", ".join(f"{v} {k.lower()}" for k, v in states.items() if v)
-             + f"; {len({t['pid'] for t in trials if t['pid']})} process(es) took part.", "",
-             table([[k, v] for k, v in snapshot["search_space"].items()], ["parameter", "search space"]), ""]
-    best = snapshot["best"]
-    if best:
-        lines += [f"Best: trial {best['number']}, dev `{metric}` {100 * best['value']:.2f}, "
-                  + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["params"].items())
-                  + ".", ""]
-    rows = [[t["number"], t["state"].lower(), "-" if t["value"] is None else f"{100 * t['value']:.2f}",
-             len(t["intermediate"]), ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                               for k, v in t["params"].items())] for t in trials]
-    lines += ["History:", "", table(rows, ["trial", "state", f"dev {metric}", "epochs", "parameters"]), ""]
-    if _figure(trials, reports / name / "tuning_history.png", metric):
-        lines += [f"![tuning history]({name}/tuning_history.png)", ""]
-    return lines
-
-
-def _figure(trials: list[dict], path: Path, metric: str) -> bool:
-    from relext_bench.experiments.report import _plt
-
-    done = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
-    if not done:
-        return False
-    plt = _plt()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    x = [t["number"] for t in done]
-    y = [100 * t["value"] for t in done]
-    ax.scatter(x, y, s=16, label="completed trial")
-    pruned = [t for t in trials if t["state"] == "PRUNED" and t["intermediate"]]
-    if pruned:
-        ax.scatter([t["number"] for t in pruned], [100 * list(t["intermediate"].values())[-1] for t in pruned],
-                   marker="x", color="grey", label="pruned (last dev score)")
-    ax.plot(x, np.maximum.accumulate(y), color="black", lw=1, label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"dev {metric} (%)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def write_report(snapshot: dict, reports: Path, name: str | None = None) -> Path:
-    """reports/NAME.md; NAME defaults to CORPUS-PROTOCOL-tune-MODEL."""
-    attrs = snapshot["attrs"]
-    corpus = attrs.get("corpus", {})
-    name = name or f"{corpus.get('name', 'corpus')}-{attrs.get('protocol')}-tune-{parse_model(attrs['model']).name}"
-    lines = [f"# {corpus.get('name')}: tuning {attrs.get('model')} ({attrs.get('protocol')} protocol)", ""]
-    if corpus.get("synthetic"):
-        lines += ["> **SYNTHETIC CORPUS**: generated by relext_bench; says nothing about real data.", ""]
-    lines += [f"Corpus `{corpus.get('spec')}` (digest `{corpus.get('digest')}`).", ""]
-    lines += tuning_section(snapshot, reports, name)
-    path = reports / f"{name}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return path

@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from relext_bench.data.instances import TAG_SCHEMES
+from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.models import objectives
 from relext_bench.specs import parse_spec

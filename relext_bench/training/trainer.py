@@ -25,8 +25,9 @@ from relext_bench.kernels import kernels_for
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import Partition, Protocol
+from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
+from relext_bench.training.environment import environment
 from relext_bench.training.leak import leak_probe
-from relext_bench.training.records import RECORD_VERSION, environment, pack_labels
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,8 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
               cfg: TrainConfig = TrainConfig(), device: str | None = None, extra: dict | None = None,
               neg_ratio: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
-    """Trains and evaluates one run; returns its record (a failure is a record too).
+    """Trains and evaluates one run; returns its record (a failure is a record too), in
+    the JSON form of `relext_bench.records.RunRecord`, which checks it.
 
     `neg_ratio` subsamples the training negatives to that many per positive (dev and
     test untouched). `on_epoch(epoch, dev_metric)` is called after every epoch; an
@@ -209,7 +211,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     spec = spec.resolved()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    dev_ = resolve_device(device or cfg.device)
+    torch_device = resolve_device(device or cfg.device)
     policy = protocol.policy.replace(tags=spec.tags)
     record = {
         "version": RECORD_VERSION, "status": "running",
@@ -219,7 +221,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         "policy": policy.to_dict() | {"digest": policy.digest()},
         "symmetric_types": list(corpus.symmetric_types) if policy.symmetric else [],
         "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
-        "train_config": asdict(cfg), "seed": seed, "device": str(dev_), **(extra or {}),
+        "train_config": asdict(cfg), "seed": seed, "device": str(torch_device), **(extra or {}),
     }
     timings = {}
     t0 = time.perf_counter()
@@ -238,7 +240,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     timings["build_s"] = time.perf_counter() - t0
     record["instances"] = {"train": len(train), "dev": len(dev), "test": len(test),
                            "train_positives": train.positives, "train_negatives_before_sampling": negatives_before,
-                           "skipped": dict(builder.report)}
+                           "skipped": dict(builder.skipped)}
     record["neg_ratio"] = neg_ratio
     record["leak_probe"] = {"train": leak_probe(train), "test": leak_probe(test)}
     record["labels"] = builder.labels
@@ -246,7 +248,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     torch.manual_seed(seed)
     np_rng = np.random.default_rng(seed)
     sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
-    model = build_model(spec, sizes).to(dev_)
+    model = build_model(spec, sizes).to(torch_device)
     if cfg.embeddings:
         record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words)
     record["parameters"] = sum(p.numel() for p in model.parameters())
@@ -261,13 +263,13 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
             for k, index in enumerate(training_batches(model, train, cfg, np_rng)):
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
-                value = train_step(model, optim, to_batch(train, index, dev_, _grouped(model)), cfg)
+                value = train_step(model, optim, to_batch(train, index, torch_device, _grouped(model)), cfg)
                 if not math.isfinite(value):
                     raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")
                 total += value * len(index)
                 seen += len(index)
             train_s = time.perf_counter() - te
-            dev_pred, dev_loss = predict(model, dev, cfg, dev_)
+            dev_pred, dev_loss = predict(model, dev, cfg, torch_device)
             dev_metric = evaluate(dev.labels, dev_pred, builder.labels)[protocol.metric]
             curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
                           f"dev_{protocol.metric}": dev_metric, "train_seconds": train_s,
@@ -286,14 +288,14 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     except TrainingFailed as e:
         record.update(status="failed", failure=str(e), curve=curve)
         record["timings"] = timings | {"train_s": time.perf_counter() - t1}
-        record["environment"] = environment(kernels_for(dev_))
-        return record
+        record["environment"] = environment(kernels_for(torch_device))
+        return RunRecord.from_dict(record, "the trainer's record").to_dict()
     timings["train_s"] = time.perf_counter() - t1
     model.load_state_dict(best_state)
 
     t2 = time.perf_counter()
-    dev_pred, _ = predict(model, dev, cfg, dev_)
-    test_pred, _ = predict(model, test, cfg, dev_)
+    dev_pred, _ = predict(model, dev, cfg, torch_device)
+    test_pred, _ = predict(model, test, cfg, torch_device)
     timings["evaluate_s"] = time.perf_counter() - t2
     epochs = len(curve)
     timings["train_instances_per_s"] = float(np.mean([c["train_instances_per_s"] for c in curve if c["train_instances_per_s"]]))
@@ -302,6 +304,6 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         dev=evaluate(dev.labels, dev_pred, builder.labels),
         test=evaluate(test.labels, test_pred, builder.labels),
         predictions={"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)},
-        environment=environment(kernels_for(dev_)),
+        environment=environment(kernels_for(torch_device)),
     )
-    return record
+    return RunRecord.from_dict(record, "the trainer's record").to_dict()

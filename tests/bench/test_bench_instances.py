@@ -3,7 +3,8 @@ the standard policy, half as many under the paper's left-to-right pairing)."""
 import pytest
 
 from relext_bench.data import registry
-from relext_bench.data.instances import POLICIES, builder_for
+from relext_bench.data.instances import builder_for
+from relext_bench.data.policy import POLICIES
 
 
 @pytest.mark.parametrize("policy", ["standard", "paper"])

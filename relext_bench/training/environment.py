@@ -1,25 +1,11 @@
-"""Run records: one JSON per run with everything needed to trace a reported number
-back to how it was made. Written atomically (relext_bench.files)."""
+"""What a run record says of where it ran: Python, platform, CPU, GPU, package
+versions, kernel backend and the harness's git commit."""
 from __future__ import annotations
 
-import base64
 import os
 import platform
 import subprocess
 from pathlib import Path
-
-import numpy as np
-
-RECORD_VERSION = 1
-
-
-def pack_labels(labels) -> str:
-    """Per-instance labels, compact: base64 of little-endian uint16."""
-    return base64.b64encode(np.asarray(labels, dtype="<u2").tobytes()).decode("ascii")
-
-
-def unpack_labels(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<u2").astype(np.int64)
 
 
 def environment(backend: str) -> dict:

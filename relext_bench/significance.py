@@ -1,4 +1,6 @@
-"""Significance, in one module.
+"""Significance, in one module: the tests, and the plan that decides which of them
+run, with which seed and how many resamples (`TestPlan`, as sacrebleu's `PairedTest`),
+and builds the signature from it.
 
 Across seeds (one score per run): Welch's t-test and Mann-Whitney U (scipy.stats),
 Almost Stochastic Order (Dror, Shlomov & Reichart 2019; A is better when eps_min < 0.2),
@@ -12,15 +14,21 @@ count-based score.
 
 Holm-Bonferroni adjusts a family of p-values. Every test is seeded; the seed and the
 number of resamples go into the signature.
+
+`TestPlan.compare(a, b, family)` runs every across-seed test on two score arrays;
+`TestPlan.compare_instances(rows_a, rows_b, metric)` the per-instance tests on two
+systems' count rows; `TestPlan.adjust(results)` Holm-adjusts a family of them.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
 from relext_bench.metrics import prf, scores_from_counts
+from relext_bench.signature import Signature
 
 ASO_THRESHOLD = 0.2
 
@@ -184,6 +192,57 @@ def holm(pvalues) -> list[float]:
     return adjusted.tolist()
 
 
-def signature(seed: int, bootstrap: int, randomization: int, aso_resamples: int) -> str:
-    return (f"tests:welch+mwu+aso(eps<{ASO_THRESHOLD})+paired_bootstrap+approx_rand+holm"
-            f"|seed:{seed}|bootstrap:{bootstrap}|ar:{randomization}|aso:{aso_resamples}")
+@dataclass(frozen=True)
+class TestPlan:
+    """Which tests run, with which seed and how many resamples; `signature()` names them."""
+
+    __test__ = False  # not a pytest class
+
+    seed: int = 0
+    bootstrap: int = 1000
+    randomization: int = 2000
+    aso_resamples: int = 500
+    alpha: float = 0.05
+    across_seeds: tuple[str, ...] = ("welch", "mwu")
+    across_instances: tuple[str, ...] = ("bootstrap", "ar")
+
+    @property
+    def adjusted(self) -> tuple[str, ...]:
+        """The p-values Holm adjusts, per test, across a family of comparisons."""
+        return self.across_seeds + self.across_instances
+
+    def compare(self, a, b, family: int) -> dict:
+        """Across seeds: one test score per run of A and of B. ASO in both directions."""
+        out = {"delta": float(np.mean(a) - np.mean(b)) if len(a) and len(b) else np.nan,
+               "welch": np.nan, "mwu": np.nan, "aso": np.nan, "aso_rev": np.nan, "d": np.nan}
+        if len(a) >= 2 and len(b) >= 2:
+            out.update(welch=welch(a, b)["p"], mwu=mann_whitney(a, b)["p"], d=cohens_d(a, b),
+                       aso=aso(a, b, comparisons=family, resamples=self.aso_resamples, seed=self.seed),
+                       aso_rev=aso(b, a, comparisons=family, resamples=self.aso_resamples, seed=self.seed))
+        return out
+
+    def compare_instances(self, rows_a: np.ndarray, rows_b: np.ndarray, metric: str) -> dict:
+        """Across test instances: `label_rows` of A and B on the same instances."""
+        fn = count_metric(metric)
+        ra, rb = metric_rows(rows_a, metric), metric_rows(rows_b, metric)
+        return {"bootstrap": paired_bootstrap(ra, rb, fn, self.bootstrap, self.seed)["p"],
+                "ar": approximate_randomization(ra, rb, fn, self.randomization, self.seed)["p"]}
+
+    def adjust(self, results: list[dict]) -> list[dict]:
+        """Adds `TEST_holm` to each result: Holm across the family, per test."""
+        for test in self.adjusted:
+            ok = [i for i, r in enumerate(results) if np.isfinite(r.get(test, np.nan))]
+            for i, adj in zip(ok, holm([results[i][test] for i in ok])):
+                results[i][test + "_holm"] = adj
+        return results
+
+    def significant(self, result: dict) -> bool:
+        """A won comparison: Holm-adjusted Welch p below alpha and A almost stochastically better."""
+        return bool(result.get("welch_holm", 1.0) < self.alpha and result["aso"] < ASO_THRESHOLD)
+
+    def signature(self) -> Signature:
+        return Signature.of(tests=f"welch+mwu+aso(eps<{ASO_THRESHOLD})+paired_bootstrap+approx_rand+holm",
+                            seed=self.seed, bootstrap=self.bootstrap, ar=self.randomization, aso=self.aso_resamples)
+
+
+PLAN = TestPlan()

@@ -1,0 +1,51 @@
+"""Argument types of the command line: each turns one option's text into a value or
+raises argparse's error with a one-line reason."""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+
+NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
+
+
+def report_name(text: str) -> str:
+    if not re.fullmatch(f"[{NAME_CHARS}]+", text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"{text!r}: a report name takes letters, digits and _ . = - only")
+    return text
+
+
+def at_least(low: int):
+    """An argparse type: a whole number >= low."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = finite_float(text)
+    except argparse.ArgumentTypeError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number above 0")
+    return value

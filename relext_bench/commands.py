@@ -1,0 +1,331 @@
+"""What each command does: `cli.py` parses the command line and calls one of these
+with the parsed arguments; each returns the process's exit code."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from tabulate import tabulate
+
+from relext_bench.argtypes import NAME_CHARS, positive_float
+from relext_bench.errors import UserError
+
+
+def corpora_list(args) -> int:
+    from relext_bench.data import registry
+
+    rows = []
+    for e in registry.entries():
+        ok, where = e.available()
+        rows.append([e.name, e.language, e.size, e.license, e.source, "yes" if ok else f"no: {where}"])
+    print(tabulate(rows, headers=["corpus", "lang", "size", "license (as stated upstream)",
+                                  "data comes from", "available"], tablefmt="github"))
+    print()
+    for e in registry.entries():
+        print(f"{e.name}: {e.description}. Cite: {e.citation}")
+    return 0
+
+
+def named_corpus(args) -> str:
+    if not args.corpus:
+        raise UserError("name a corpus (`relext-bench corpora list`) or give your own as --format dygie --path FILE_OR_DIR")
+    return args.corpus
+
+
+def corpora_stats(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.data.stats import corpus_stats
+    from relext_bench.protocols import get_protocol
+
+    stats = corpus_stats(registry.load(named_corpus(args)), get_protocol(args.protocol))
+    if args.json:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return 0
+    banner = "SYNTHETIC corpus (generated, not real data)" if stats["synthetic"] else "corpus"
+    print(f"{banner}: {stats['corpus']} [{stats['language']}], digest {stats['digest']}, "
+          f"protocol {stats['protocol']} (policy {stats['policy']['digest']})")
+    keys = ["documents", "sentences", "entity_mentions", "relation_mentions", "instances",
+            "positives", "negatives"]
+    rows = [[name, *(part[k] for k in keys)] for name, part in stats["splits"].items()]
+    rows.append(["total", *(stats["total"].get(k, 0) for k in keys)])
+    print(tabulate(rows, headers=["split", *keys], tablefmt="github"))
+    print(f"\nnegatives per positive: {stats['negatives_per_positive']}; entity mentions per "
+          f"sentence: {stats['entity_mentions_per_sentence']}; relation mentions per sentence: "
+          f"{stats['relation_mentions_per_sentence']}")
+    print("\n" + tabulate(sorted(stats["positives_by_type"].items()), headers=["label", "positives"],
+                          tablefmt="github"))
+    if stats["skipped"]:
+        print("\nskipped or suspicious (counted, not dropped silently):")
+        for k, v in stats["skipped"].items():
+            print(f"  {k}: {v}")
+    for note in stats["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def corpora_show(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.data.stats import show_instances
+    from relext_bench.protocols import get_protocol
+
+    corpus = registry.load(named_corpus(args))
+    if corpus.synthetic:
+        print("SYNTHETIC corpus (generated, not real data)\n")
+    sep = "" if corpus.language == "zh" else " "
+    for inst in show_instances(corpus, get_protocol(args.protocol), args.n):
+        m1, m2 = inst["mention1"], inst["mention2"]
+        print(f"[{inst['label']}] sentence {inst['sentence']}, window {inst['window']}")
+        print(f"  mention 1: {m1['text']!r} {m1['type']} tokens {m1['span']}")
+        print(f"  mention 2: {m2['text']!r} {m2['type']} tokens {m2['span']}")
+        print(f"  text: {sep.join(inst['tokens'])}")
+        print("  tags: " + " ".join(f"{t}/{g}" for t, g in zip(inst["tokens"], inst["tags"])))
+        print()
+    return 0
+
+
+def build_ext(args) -> int:
+    from relext_bench.kernels import build
+
+    try:
+        directory = build.build(verbose=args.verbose)
+    except Exception as e:
+        raise UserError(f"the extension did not build: {str(e).strip().splitlines()[0] if str(e).strip() else e!r}") from None
+    print(f"built the {'C++/CUDA' if build.cuda_wanted() else 'C++'} extension into {directory}")
+    return 0
+
+
+def train(args) -> int:
+    from pathlib import Path
+
+    from relext_bench.data import registry
+    from relext_bench.files import check_writable, write_or_keep
+    from relext_bench.models.spec import ModelSpec, check_buildable
+    from relext_bench.protocols import get_protocol
+    from relext_bench.training.trainer import TrainConfig, train_run
+
+    protocol = get_protocol(args.protocol)
+    if not args.corpus:
+        raise UserError("name a corpus with --corpus (or --format dygie --path FILE_OR_DIR)")
+    corpus = registry.load(args.corpus)
+    partitions = protocol.partitions(corpus)
+    names = [p.name for p in partitions]
+    if args.fold is not None:
+        if protocol.scheme != "cv" or not 1 <= args.fold <= len(partitions):
+            raise UserError(f"--fold takes 1..{len(partitions)} under the paper protocol" if protocol.scheme == "cv"
+                            else "--fold applies to the paper protocol (cross-validation) only")
+        partition = partitions[args.fold - 1]
+    else:
+        partition = partitions[0]
+    params = {}
+    for item in args.param or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--param takes key=value, not {item!r}")
+        params[key] = value
+    spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
+                     threshold=args.threshold, encoder=args.encoder).with_params(**params)
+    check_buildable(spec, args.model)
+    cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
+                      optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
+                      patience=args.patience, device=args.device, embeddings=args.embeddings)
+    check_writable(args.out)
+    record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
+    out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
+    write_or_keep(out, record)
+    if corpus.synthetic:
+        print("SYNTHETIC corpus (generated, not real data)")
+    if record["status"] != "finished":
+        print(f"run FAILED: {record['failure']} (record: {out})")
+        return 1
+    t = record["test"]
+    leak = record["leak_probe"]["test"]
+    print(f"{spec.label()} on {corpus.name}, protocol {protocol.name}, {partition.name} of {', '.join(names)}, seed {args.seed}")
+    print(f"test micro P/R/F1 {t['micro_p']:.4f}/{t['micro_r']:.4f}/{t['micro_f1']:.4f}; "
+          f"macro F1 {t['macro_f1']:.4f}; weighted F1 {t['weighted_f1']:.4f}; "
+          f"identification F1 {t['identification_f1']:.4f}")
+    print(f"epochs {record['epochs']} (best {record['best_epoch']}); "
+          f"{record['timings']['train_instances_per_s']:.0f} training instances/s; "
+          f"leak probe F1 {leak['f1']:.3f} (lift {leak['lift']:.2f}); kernels: {record['environment']['kernel_backend']}")
+    print(f"record: {out}")
+    return 0
+
+
+def bench_train(args) -> int:
+    from relext_bench.training.bench import bench_train
+
+    encoders = [e.strip() for e in args.encoder.split(",") if e.strip()]
+    bad = [e for e in encoders if e not in ("dense", "shared")]
+    if not encoders or bad:
+        raise UserError(f"--encoder takes dense, shared or both (dense,shared), not {args.encoder!r}")
+    result = bench_train(args.corpus or "synth_zh", args.model, args.protocol, encoders, args.batches, args.threads, args.device)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    rows = [[name, r["encoder"], r["batches"], r["instances"], f"{r['seconds']:.2f}", f"{r['instances_per_s']:.0f}"]
+            for name, r in result["encoders"].items()]
+    banner = " (SYNTHETIC corpus)" if result["synthetic"] else ""
+    print(f"{result['spec']} on {result['corpus']}{banner}, protocol {result['protocol']}, device {result['device']} "
+          f"(kernels {result['kernel_backend']}), {result['threads']} threads, batches of {result['batch_size']}")
+    print(tabulate(rows, headers=["encoder", "runs as", "batches", "instances", "seconds", "instances/s"],
+                   tablefmt="github"))
+    if "ratio" in result:
+        print(f"shared / dense: {result['ratio']:.2f}x")
+    return 0
+
+
+def prepare(args) -> int:
+    from relext_bench.data import registry
+    from relext_bench.paths import home
+
+    if registry.parse_spec(args.corpus)[0] not in ("ace_zh", "ace_en"):
+        raise UserError(f"prepare takes ace_zh or ace_en (public corpora download on first use), not {args.corpus!r}")
+    corpus = registry.load(args.corpus)
+    out = home() / "prepared" / f"{args.corpus}-split"
+    out.mkdir(parents=True, exist_ok=True)
+    for split, ids in corpus.splits.items():
+        (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    sentences = sum(len(d.sentences) for d in corpus.documents)
+    print(f"prepared {args.corpus}: {len(corpus.documents)} documents, {sentences} sentences; "
+          + ", ".join(f"{k} {len(v)}" for k, v in corpus.splits.items()) + f"; split lists in {out}")
+    for k, v in corpus.skipped.items():
+        print(f"  {k}: {v}")
+    return 0
+
+
+def train_config(args):
+    from relext_bench.training.trainer import TrainConfig
+
+    return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
+                       patience=args.patience, device=args.device, embeddings=args.embeddings)
+
+
+def finish(args, kind: str, result: dict) -> int:
+    from relext_bench.reporting import build, markdown, sections
+    from relext_bench.reporting.experiment import load_experiment
+
+    print(f"{result['jobs']} runs: {result['already_done']} already stored, {len(result['ran'])} run now "
+          f"({result['seconds'] / 60:.1f} min); records in {args.out}/runs")
+    if result["failed"]:
+        print(f"relext-bench: {len(result['failed'])} run(s) FAILED (listed in the report; a re-run retries "
+              "them): " + ", ".join(result["failed"]), file=sys.stderr)
+    for path in build.build(args.out, args.reports, ids=[result["manifest"]]):
+        print(f"report: {path}")
+    exp = load_experiment(args.out, result["manifest"])
+    print(f"signature: {sections.signature(exp).format(short=True)}")
+    if kind != "sweep":
+        print(markdown.table(sections.main_rows(exp, exp.at(None)),
+                             ["model", "runs", "P", "R", f"test {exp.metric}", "95% CI", "min", "max"]))
+    return 1 if result["failed"] else 0
+
+
+def default_out(args) -> None:
+    """Fills in what the experiment commands leave open (parents share argument
+    objects, so per-command defaults are set here, not in the parsers)."""
+    from relext_bench.data.registry import parse_spec
+
+    args.corpus = args.corpus or "synth_zh"
+    args.protocol = args.protocol or "standard"
+    args.workers = args.workers or 1
+    if args.out is None:
+        name, options = parse_spec(args.corpus)
+        options.pop("path", None)  # --format dygie --path: no directories in the name
+        suffix = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
+        args.out = "results/" + re.sub(f"[^{NAME_CHARS}]+", "_", f"{name}{suffix}-{args.protocol}")
+
+
+def compare(args) -> int:
+    from relext_bench.experiments.compare import QUICK, compare
+    from relext_bench.experiments.tune import best_params
+
+    if args.quick:
+        args.corpus = args.corpus or QUICK["corpus"]
+        args.seeds = args.seeds or QUICK["seeds"]
+        args.max_epochs = args.max_epochs or QUICK["max_epochs"]
+        args.models = args.models or ",".join(QUICK["models"])
+        args.protocol = args.protocol or QUICK["protocol"]
+        args.workers = args.workers or QUICK["workers"]
+    args.corpus = args.corpus or "synth_zh"
+    args.seeds = args.seeds or 5
+    args.max_epochs = args.max_epochs or 50
+    default_out(args)
+    models = models_option(args)
+    tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
+    result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
+                     reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
+                     baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name)
+    return finish(args, "compare", result)
+
+
+def ablate(args) -> int:
+    from relext_bench.experiments.compare import ablate
+
+    default_out(args)
+    params = {}
+    for item in filter(None, (args.params or "").split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--params takes key=value,..., not {item!r}")
+        params[key.strip()] = value.strip()
+    result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, train_config(args),
+                    baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds,
+                    run=not args.no_run, report_name=args.name)
+    return finish(args, "ablate", result)
+
+
+def sweep(args) -> int:
+    from relext_bench.experiments.compare import sweep
+
+    default_out(args)
+    ratios = []
+    for item in args.ratios.split(","):
+        item = item.strip()
+        try:
+            ratios.append(None if item == "all" else positive_float(item))
+        except argparse.ArgumentTypeError as e:
+            raise UserError(f"--ratios: {e} (each ratio is a number above 0, or 'all')") from None
+    models = models_option(args)
+    result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
+                   train_config(args), run=not args.no_run, report_name=args.name)
+    return finish(args, "sweep", result)
+
+
+def tune(args) -> int:
+    from relext_bench.experiments.tune import tune
+
+    default_out(args)
+    summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
+                   train_config(args), seed=args.seed, reports=args.reports, report_name=args.name)
+    print(f"study {summary['study']} ({summary['storage']}): {summary['finished']} finished trials "
+          f"({summary['pruned']} pruned, {summary['ran']} run now); best dev {summary['metric']} "
+          f"{summary['best_value']:.4f} with {summary['best_params']}")
+    print(f"report: {summary['report']}")
+    return 0
+
+
+def report(args) -> int:
+    from relext_bench.reporting import build
+
+    for path in build.build(args.dir, args.reports, [args.kind] if args.kind else None):
+        print(f"report: {path}")
+    return 0
+
+
+def models_option(args) -> list[str] | None:
+    """--models as a list of specs (None: the command's default); empty or repeated specs are errors."""
+    from relext_bench.models.spec import parse_model
+    from relext_bench.specs import split_specs
+
+    if args.models is None:
+        return None
+    models = split_specs(args.models)
+    if not models:
+        raise UserError(f"--models {args.models!r} names no model")
+    seen: dict[str, str] = {}
+    for text in models:
+        key = parse_model(text).key()
+        if key in seen:
+            raise UserError(f"--models lists the same model twice: {seen[key]!r} and {text!r}")
+        seen[key] = text
+    return models

@@ -1,0 +1,136 @@
+"""The comparison plan: which models are tested against which (every model against
+the experiment's reference; in an ablation the pairs the paper's claims rest on), the
+Holm family they form, and the verdict on the tag claim. The tests themselves and
+their seeds and resample counts are the significance module's (`TestPlan`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from relext_bench import significance
+from relext_bench.experiments.published import TAG_BAR_POINTS
+from relext_bench.reporting.experiment import Experiment, Group
+from relext_bench.reporting.markdown import pval, table
+from relext_bench.significance import ASO_THRESHOLD, TestPlan
+
+PLAN = significance.PLAN
+
+# The ablation's pairs: each isolates one of the paper's claims, or a control of one.
+ABLATION_PAIRS = [
+    ("Baseline+Tag", "Baseline"), ("Baseline+MTL+Tag", "Baseline+MTL"), ("Baseline+MTL", "Baseline"),
+    ("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"), ("Baseline+MTL+RandomTag", "Baseline+MTL"),
+    ("Baseline+MTL+Tag", "Baseline+MTL+ConstTag (param-matched)"),
+    ("Baseline+MTL+Tag", "Baseline+MTL+UntypedTag"),
+]
+TAGGED_BASELINES = ("cnn", "pcnn", "cr_cnn", "att_bilstm")  # "X+Tag" against "X"
+
+
+def reference_pairs(exp: Experiment, groups: dict[str, Group]) -> list[tuple[str, str]]:
+    ref = exp.manifest.reference
+    if ref not in groups or len(groups) < 2:
+        return []
+    return [(ref, role) for role in exp.roles() if role != ref and role in groups]
+
+
+def ablation_pairs(groups: dict[str, Group]) -> list[tuple[str, str]]:
+    pairs = [(a, b) for a, b in ABLATION_PAIRS if a in groups and b in groups]
+    return pairs + [(f"{b}+Tag", b) for b in TAGGED_BASELINES if b in groups and f"{b}+Tag" in groups]
+
+
+def instance_rows(g: Group, seed: int, n_labels: int) -> np.ndarray:
+    """Per-instance count rows of one seed's runs, pooled over partitions (in order)."""
+    runs = sorted((r for r in g.finished if r.seed == seed), key=lambda r: r.partition)
+    return np.concatenate([significance.label_rows(*r.test_labels(), n_labels) for r in runs])
+
+
+def compare_pair(exp: Experiment, a: Group, b: Group, family: int, plan: TestPlan = PLAN) -> dict:
+    """Model A against model B: across seeds, and across the test instances of the first
+    seed both finished on every partition."""
+    out = plan.compare(a.scores(exp.metric), b.scores(exp.metric), family) | {
+        "bootstrap": np.nan, "ar": np.nan, "seed": None}
+    parts = len(exp.manifest.partitions)
+    seeds = sorted({r.seed for r in a.finished} & {r.seed for r in b.finished})
+    seeds = [s for s in seeds if sum(r.seed == s for r in a.finished) == parts
+             and sum(r.seed == s for r in b.finished) == parts]
+    if seeds:
+        k = len(a.finished[0].labels)
+        ra, rb = instance_rows(a, seeds[0], k), instance_rows(b, seeds[0], k)
+        if len(ra) == len(rb):
+            out.update(seed=seeds[0], **plan.compare_instances(ra, rb, exp.metric))
+    return out
+
+
+def compare_all(exp: Experiment, pairs: list[tuple[str, str]], groups: dict[str, Group],
+                plan: TestPlan = PLAN) -> list[dict]:
+    """Tests for each (a, b) pair, Holm-adjusted across the family of pairs, per test."""
+    results = [compare_pair(exp, groups[a], groups[b], len(pairs), plan) | {"a": a, "b": b} for a, b in pairs]
+    return plan.adjust(results)
+
+
+def significance_table(results: list[dict], plan: TestPlan = PLAN) -> str:
+    rows = [[r["a"], r["b"], f"{100 * r['delta']:+.2f}" if np.isfinite(r["delta"]) else "-",
+             pval(r.get("welch_holm")), pval(r.get("mwu_holm")),
+             "-" if not np.isfinite(r["aso"]) else f"{r['aso']:.2f} / {r['aso_rev']:.2f}",
+             "-" if not np.isfinite(r["d"]) else f"{r['d']:.2f}",
+             pval(r.get("bootstrap_holm"), plan.bootstrap), pval(r.get("ar_holm"), plan.randomization)]
+            for r in results]
+    return table(rows, ["A", "B", "ΔF1 (A−B)", "Welch p", "MWU p", "ASO ε(A>B) / ε(B>A)", "Cohen's d",
+                        "paired bootstrap p", "approx. rand. p"])
+
+
+def significance_note(exp: Experiment, results: list[dict], plan: TestPlan = PLAN) -> str:
+    seeds = {r["seed"] for r in results if r["seed"] is not None}
+    return (f"Across seeds (one test score per run): Welch's t-test, Mann-Whitney U, Almost Stochastic "
+            f"Order (A is almost stochastically better when ε(A>B) < {ASO_THRESHOLD}; confidence 0.95, "
+            f"Bonferroni over the {len(results)} comparisons), Cohen's d. Across test instances (seed "
+            f"{', '.join(map(str, sorted(seeds))) or '-'}, pooled over partitions): paired bootstrap "
+            f"({plan.bootstrap} resamples; one-sided, for the observed winner) and approximate randomization "
+            f"({plan.randomization}) on `{exp.metric}` "
+            f"recomputed from resampled per-instance counts. Every p-value is Holm-adjusted across the "
+            f"{len(results)} comparisons of this table, per test; resample seed {plan.seed}.")
+
+
+def significance_section(exp: Experiment) -> list[str]:
+    groups = exp.at(None)
+    pairs = reference_pairs(exp, groups)
+    if not pairs:
+        return []
+    results = compare_all(exp, pairs, groups)
+    return ["## Significance against the reference", "",
+            f"Reference: **{exp.manifest.reference}**. " + significance_note(exp, results), "",
+            significance_table(results), ""]
+
+
+def ablation_section(exp: Experiment) -> list[str]:
+    groups = exp.at(None)
+    pairs = ablation_pairs(groups)
+    if not pairs:
+        return []
+    results = compare_all(exp, pairs, groups)
+    lines = ["## Ablation", "", significance_note(exp, results), "", significance_table(results), ""]
+    by_pair = {(r["a"], r["b"]): r for r in results}
+    real = by_pair.get(("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"))
+    if real is not None:
+        lines += ["### Verdict on the tag claim", "", verdict(real, by_pair), ""]
+    return lines
+
+
+def verdict(real: dict, by_pair: dict, plan: TestPlan = PLAN) -> str:
+    """Does the tag gain survive the random-tag control (`real`: Baseline+MTL+Tag against
+    Baseline+MTL+RandomTag), and does it clear the reviewers' 5-point bar?"""
+    gain = 100 * real["delta"]
+    tag_gain = by_pair.get(("Baseline+MTL+Tag", "Baseline+MTL"))
+    random_gain = by_pair.get(("Baseline+MTL+RandomTag", "Baseline+MTL"))
+    parts = []
+    if tag_gain is not None and random_gain is not None:
+        parts.append(f"Real tags add {100 * tag_gain['delta']:+.2f} points over Baseline+MTL; random tags add "
+                     f"{100 * random_gain['delta']:+.2f}.")
+    parts.append(f"Real tags over the random-tag control: {gain:+.2f} points (Holm-adjusted Welch p "
+                 f"{pval(real.get('welch_holm'))}, ASO ε {real['aso']:.2f}, approximate randomization p "
+                 f"{pval(real.get('ar_holm'))}).")
+    survives = ("**survives** the random-tag control (significant" if plan.significant(real) and gain > 0
+                else "**does not survive** the random-tag control (not significant")
+    bar = "**exceeds**" if gain >= TAG_BAR_POINTS else "**does not reach**"
+    parts.append(f"The tag gain {survives}: Holm-adjusted Welch p < {plan.alpha} and ASO ε < {ASO_THRESHOLD} "
+                 f"required) and {bar} the {TAG_BAR_POINTS:.0f}-point bar the paper's reviewers set.")
+    return " ".join(parts)

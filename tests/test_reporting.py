@@ -1,0 +1,153 @@
+"""The reports' decisions on known inputs: the ablation verdict (the paper's central
+claim) on hand-made deltas and p-values, the Holm family, the significance plan's
+signature; and the declared record and manifest structures, over the published
+records and over damaged ones."""
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from relext_bench.records import Manifest, RecordError, RunRecord, Scores, Timings
+from relext_bench.reporting.plan import ablation_pairs, verdict
+from relext_bench.signature import Signature
+from relext_bench.significance import PLAN, TestPlan
+
+RESULTS = Path(__file__).resolve().parents[1] / "reports" / "results"
+
+
+def result(delta, welch=0.01, aso=0.05, ar=0.001):
+    return {"delta": delta, "welch_holm": welch, "aso": aso, "ar_holm": ar}
+
+
+def pairs_with(real, tag=0.08, random=0.01):
+    return {("Baseline+MTL+Tag", "Baseline+MTL"): {"delta": tag},
+            ("Baseline+MTL+RandomTag", "Baseline+MTL"): {"delta": random},
+            ("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"): real}
+
+
+@pytest.mark.parametrize("delta, welch, aso, survives, bar", [
+    (0.062, 0.01, 0.05, True, True),  # significant and above 5 points
+    (0.050, 0.01, 0.05, True, True),  # exactly the bar
+    (0.049, 0.01, 0.05, True, False),  # significant, below the bar
+    (0.062, 0.20, 0.05, False, True),  # large but not significant (Welch)
+    (0.062, 0.01, 0.40, False, True),  # Welch significant, ASO not below 0.2
+    (-0.062, 0.01, 0.05, False, False),  # significant in the other direction
+])
+def test_the_tag_verdict_on_known_deltas_and_p_values(delta, welch, aso, survives, bar):
+    real = result(delta, welch, aso)
+    text = verdict(real, pairs_with(real))
+    assert ("**survives**" in text) is survives and ("**does not survive**" in text) is not survives
+    assert ("**exceeds** the 5-point bar" in text) is bar
+    assert f"{100 * delta:+.2f} points" in text
+    # The random-tag control's own gain is reported beside the real tags' gain.
+    assert "Real tags add +8.00 points over Baseline+MTL; random tags add +1.00." in text
+
+
+def test_the_verdict_follows_the_plan_alpha():
+    real = result(0.06, welch=0.03)
+    assert "**survives**" in verdict(real, pairs_with(real))
+    assert "**does not survive**" in verdict(real, pairs_with(real), TestPlan(alpha=0.01))
+
+
+def test_ablation_pairs_are_those_whose_both_models_ran():
+    groups = dict.fromkeys(["Baseline", "Baseline+Tag", "Baseline+MTL", "Baseline+MTL+Tag", "cnn", "cnn+Tag", "pcnn"])
+    pairs = ablation_pairs(groups)
+    assert ("Baseline+Tag", "Baseline") in pairs and ("cnn+Tag", "cnn") in pairs
+    assert ("Baseline+MTL+Tag", "Baseline+MTL+RandomTag") not in pairs and ("pcnn+Tag", "pcnn") not in pairs
+
+
+def test_holm_adjusts_each_test_across_the_family():
+    results = PLAN.adjust([{"welch": 0.01, "mwu": 0.2, "bootstrap": float("nan"), "ar": 0.04},
+                           {"welch": 0.04, "mwu": 0.1, "bootstrap": 0.5, "ar": 0.01},
+                           {"welch": 0.03, "mwu": 0.3, "bootstrap": 0.2, "ar": 0.02}])
+    assert [r["welch_holm"] for r in results] == pytest.approx([0.03, 0.06, 0.06])
+    assert "bootstrap_holm" not in results[0]  # a missing test is left out of its family
+    assert [r["bootstrap_holm"] for r in results[1:]] == pytest.approx([0.5, 0.4])
+
+
+def test_the_plan_signature_has_a_full_and_a_short_form():
+    sig = PLAN.signature()
+    assert sig.format() == ("tests:welch+mwu+aso(eps<0.2)+paired_bootstrap+approx_rand+holm"
+                            "|seed:0|bootstrap:1000|ar:2000|aso:500")
+    assert sig.format(short=True).startswith("t:welch+mwu") and "|bs:1000|" in sig.format(short=True)
+    assert str(Signature.of(metric="micro_f1") + sig).startswith("metric:micro_f1|tests:")
+    assert TestPlan(bootstrap=50).signature() != sig
+
+
+# ---- declared records ------------------------------------------------------------------------
+def published_records():
+    return sorted(RESULTS.glob("*/runs/*.json"))
+
+
+@pytest.mark.skipif(not published_records(), reason="no published records")
+def test_every_published_record_reads_through_its_declared_structure_and_back():
+    for path in published_records():
+        data = json.loads(path.read_text())
+        record = RunRecord.from_dict(data, str(path))
+        if record.finished:
+            assert isinstance(record.test, Scores) and isinstance(record.timings, Timings)
+            assert 0 <= record.test.micro_f1 <= 1 and record.instances.train >= record.instances.train_positives
+            gold, pred = record.test_labels()
+            assert len(gold) == len(pred) == record.instances.test
+        back = record.to_dict()
+        assert {k: v for k, v in back.items() if k != "device"} == {k: v for k, v in data.items() if k != "device"}
+
+
+@pytest.mark.skipif(not list(RESULTS.glob("*/*.json")), reason="no published manifests")
+def test_every_published_manifest_reads_and_round_trips():
+    for path in sorted(RESULTS.glob("*/*.json")):
+        m = Manifest.from_dict(json.loads(path.read_text()), str(path))
+        assert {r.role for r in m.runs} <= {r.name for r in m.roles}
+        assert Manifest.from_dict(m.to_dict()) == m
+
+
+def a_record():
+    path = published_records()[0]
+    return json.loads(path.read_text())
+
+
+@pytest.mark.skipif(not published_records(), reason="no published records")
+def test_a_damaged_record_is_rejected_with_its_file_and_field():
+    data = a_record()
+    del data["test"]
+    with pytest.raises(RecordError, match=r"runs/x\.json: finished record without test"):
+        RunRecord.from_dict(data, "runs/x.json")
+    data = a_record()
+    data["timings"] = [1, 2]
+    with pytest.raises(RecordError, match="timings is not a JSON object"):
+        RunRecord.from_dict(data, "runs/x.json")
+    data = a_record()
+    del data["test"]["micro_f1"]
+    with pytest.raises(RecordError, match="test scores without micro_f1"):
+        RunRecord.from_dict(data, "runs/x.json")
+    data = a_record() | {"version": 99}
+    with pytest.raises(RecordError, match="record version 99"):
+        RunRecord.from_dict(data, "runs/x.json")
+    with pytest.raises(RecordError, match="status 'running\\?'"):
+        RunRecord.from_dict(a_record() | {"status": "running?"}, "runs/x.json")
+
+
+@pytest.mark.skipif(not published_records(), reason="no published records")
+def test_old_records_get_defaults_and_unknown_fields_are_kept():
+    data = a_record()
+    data.pop("device", None)
+    data.pop("symmetric_types", None)
+    data["from_the_future"] = {"x": 1}
+    record = RunRecord.from_dict(copy.deepcopy(data), "old.json")
+    assert record.device == "cpu" and record.symmetric_types is None
+    assert record.to_dict()["from_the_future"] == {"x": 1}
+
+
+def test_a_failed_record_needs_only_its_failure():
+    record = RunRecord.from_dict({"status": "failed", "failure": "RuntimeError: x", "seed": 2}, "f.json")
+    assert not record.finished and record.failure == "RuntimeError: x" and record.seed == 2
+    with pytest.raises(RecordError, match="failed record without failure"):
+        RunRecord.from_dict({"status": "failed"}, "f.json")
+
+
+def test_a_manifest_without_its_runs_is_rejected_by_name():
+    with pytest.raises(RecordError, match="m.json: experiment manifest without runs"):
+        Manifest.from_dict({"kind": "compare", "corpus_spec": "x", "corpus": {}, "protocol": "standard",
+                            "metric": "micro_f1", "seeds": [1], "partitions": ["main"], "roles": [],
+                            "train_config": {}, "corpus_stats": {}}, "m.json")
