@@ -68,12 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=at_least(0), default=1)
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
     p.add_argument("--fold", type=at_least(1), default=None, help="1..5 under the paper protocol")
-    p.add_argument("--max-epochs", type=at_least(1), default=50)
+    p.add_argument("--max-epochs", type=at_least(1), default=100)
     p.add_argument("--batch-size", type=at_least(1), default=256)
     p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
-    p.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
-    p.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before stopping")
+    p.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
+    p.add_argument("--patience", type=at_least(0), default=5, help="epochs without improvement before stopping")
     p.add_argument("--threads", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help="default: standard")
     run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
     run.add_argument("--threads", type=at_least(1), default=None, help="torch threads per run (default: cores / workers)")
-    run.add_argument("--early-stopping", default="dev_loss", choices=["dev_loss", "dev_metric"])
-    run.add_argument("--patience", type=at_least(0), default=2, help="epochs without improvement before a run stops")
+    run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
+    run.add_argument("--patience", type=at_least(0), default=5, help="epochs without improvement before a run stops")
     run.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
@@ -104,22 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
     p.add_argument("--seeds", type=at_least(1), default=None, help="default 5")
-    p.add_argument("--max-epochs", type=at_least(1), default=None, help="default 50")
+    p.add_argument("--max-epochs", type=at_least(1), default=None, help="default 100")
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--reference", default=None, help="the model the others are tested against "
                                                      "(default: Baseline+MTL+Tag when present)")
     p.add_argument("--tuned", default=None, metavar="STUDY", help="use the best parameters of this tuning study")
     p.add_argument("--storage", default=None, help="with --tuned: the study's storage (default: the SQLite file in --out)")
     p.add_argument("--quick", action="store_true",
-                   help="the README's quick run (under 10 minutes on 2 cores): the four paper variants, paper "
-                        "protocol, 1 seed x 5 folds, at most 6 epochs, synth_zh with 60 documents, 2 workers "
+                   help="the README's quick run (to convergence in under 10 minutes on 2 cores): the four paper "
+                        "variants, paper protocol, 1 seed x 5 folds, early stopping on the dev metric, synth_zh "
+                        "with 60 documents, 2 workers "
                         "(each can still be overridden)")
     p.set_defaults(func=commands.compare)
 
     p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--seeds", type=at_least(1), default=5)
-    p.add_argument("--max-epochs", type=at_least(1), default=50)
+    p.add_argument("--max-epochs", type=at_least(1), default=100)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--params", default=None, help="hyper-parameters for every model of the grid, e.g. "
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
     p.add_argument("--ratios", default="1,2,5,10,all")
     p.add_argument("--seeds", type=at_least(1), default=3)
-    p.add_argument("--max-epochs", type=at_least(1), default=50)
+    p.add_argument("--max-epochs", type=at_least(1), default=100)
     p.set_defaults(func=commands.sweep)
 
     p = sub.add_parser("tune", help="an Optuna study of one model's hyper-parameters; resumable, shareable",
@@ -144,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(several processes on one machine), postgresql://... "
                                                    "(default: sqlite in --out)")
     p.add_argument("--seed", type=at_least(0), default=1, help="sampler and training seed")
-    p.add_argument("--max-epochs", type=at_least(1), default=50)
+    p.add_argument("--max-epochs", type=at_least(1), default=100)
     p.set_defaults(func=commands.tune)
 
     p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")

@@ -248,7 +248,7 @@ def compare(args) -> int:
         args.workers = args.workers or QUICK["workers"]
     args.corpus = args.corpus or "synth_zh"
     args.seeds = args.seeds or 5
-    args.max_epochs = args.max_epochs or 50
+    args.max_epochs = args.max_epochs or 100
     default_out(args)
     models = models_option(args)
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None

@@ -36,9 +36,11 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 256
-    max_epochs: int = 50
-    early_stopping: str = "dev_loss"  # or "dev_metric"
-    patience: int = 2
+    # Converged by default: early stopping on the dev metric with patience 5, an epoch
+    # limit that runs do not reach (reports flag any run whose best epoch is the limit).
+    max_epochs: int = 100
+    early_stopping: str = "dev_metric"  # or "dev_loss"
+    patience: int = 5
     grad_clip: float | None = 5.0
     threads: int | None = None
     progress: bool = True
