@@ -55,3 +55,16 @@ def test_a_damaged_library_is_rebuilt_not_loaded(tmp_path, monkeypatch, capsys):
     assert loads == [[]]  # the damaged library was removed before the build
     assert "is damaged; rebuilding it" in capsys.readouterr().err
     assert build.verified(directory / f"{name}.so")
+
+
+def test_two_checkouts_of_the_same_sources_build_apart(tmp_path, monkeypatch):
+    """The build files name the source paths: a second checkout gets its own directory,
+    so it never rebuilds (and replaces) the library another checkout is loading."""
+    here = build.build_dir(False)
+    copy = tmp_path / "csrc"
+    shutil.copytree(build.CSRC, copy)
+    monkeypatch.setattr(build, "CSRC", copy)
+    elsewhere = build.build_dir(False)
+    assert elsewhere != here and elsewhere.parent == here.parent
+    (copy / "relext_ops.cpp").write_text((copy / "relext_ops.cpp").read_text() + "\n// changed\n")
+    assert build.build_dir(False) != elsewhere

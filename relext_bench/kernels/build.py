@@ -52,7 +52,10 @@ def cpu_tag() -> str:
 
 
 def source_hash(with_cuda: bool) -> str:
-    h = hashlib.sha256()
+    """The sources' names and contents, and where they are: the build files that
+    `cpp_extension` writes name the source paths, so two checkouts sharing one cache
+    would otherwise rebuild one library in turn under each other's feet."""
+    h = hashlib.sha256(str(CSRC.resolve()).encode())
     for path in sorted(CSRC.iterdir()):
         if path.suffix in (".h", ".cuh", ".cpp") or (with_cuda and path.suffix == ".cu"):
             h.update(path.name.encode())
