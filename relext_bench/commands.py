@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from relext_bench.argtypes import NAME_CHARS, positive_float
 from relext_bench.errors import UserError
+from relext_bench.specs import parse_items, parse_pairs
 
 
 def corpora_list(args) -> int:
@@ -118,12 +119,7 @@ def train(args) -> int:
         partition = partitions[args.fold - 1]
     else:
         partition = partitions[0]
-    params = {}
-    for item in args.param or []:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UserError(f"--param takes key=value, not {item!r}")
-        params[key] = value
+    params = parse_pairs(args.param or [], "--param")
     spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
                      threshold=args.threshold, encoder=args.encoder).with_params(**params)
     check_buildable(spec, args.model)
@@ -262,12 +258,7 @@ def ablate(args) -> int:
     from relext_bench.experiments.compare import ablate
 
     default_out(args)
-    params = {}
-    for item in filter(None, (args.params or "").split(",")):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UserError(f"--params takes key=value,..., not {item!r}")
-        params[key.strip()] = value.strip()
+    params = parse_items(args.params or "", "--params")
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, train_config(args),
                     baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds,
                     run=not args.no_run, report_name=args.name)
