@@ -1,8 +1,8 @@
-"""What every experiment shares: model specs from text, a plan of runs (model x
-partition x seed x negative ratio), a manifest naming them, and local worker
-processes that run what the store does not have yet.
+"""What every experiment shares: a plan of runs (model x partition x seed x negative
+ratio), a manifest naming them (`records.Manifest`), and local worker processes that
+run what the store does not have yet.
 
-Each finished run is stored at once, keyed by corpus digest, protocol, model spec,
+Each finished run is stored at once, keyed by corpus digest, protocol key, model spec,
 partition, seed and training settings; a run that fails is stored with its reason (and
 reported as failed, never averaged in).
 """

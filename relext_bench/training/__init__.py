@@ -1,1 +1,2 @@
-"""Training one run: the trainer, run records, the leak probe."""
+"""Training one run: the trainer, where it ran (environment), the leak probe, and the
+training-speed benchmark of the encoders."""

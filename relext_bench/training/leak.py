@@ -1,8 +1,9 @@
 """The leak probe (docs/method.md): under the `paper` policy, negatives are kept only left to
 right while positives keep their annotated order, so "mention 1 lies right of mention 2"
 occurs only in positives. The probe scores the rule "reversed => relation" as a
-relation identifier on an instance set; under the `standard` policy every pair occurs
-in both orders and the rule carries no information."""
+relation identifier on an instance set; under the `ordered` policy every pair occurs
+in both orders and the rule carries no information, and under the `standard` policy
+mention 1 is always the left one, so the rule never fires."""
 from __future__ import annotations
 
 import numpy as np
