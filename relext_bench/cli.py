@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports")
     p.set_defaults(func=commands.report)
 
+    p = sub.add_parser("claims", help="the paper's claims x corpus, from ablations, into a README's claims block")
+    p.add_argument("dirs", nargs="+", metavar="dir", help="results directories holding an ablation")
+    p.add_argument("--readme", default="reports/README.md")
+    p.set_defaults(func=commands.claims)
+
     p = sub.add_parser("prepare", help="parse ACE 2005 from your LDC copy and cache it")
     p.add_argument("corpus", metavar="name", choices=["ace_zh", "ace_en"])
     p.add_argument("--ldc-dir", required=True, help="the root of your LDC2006T06 copy")

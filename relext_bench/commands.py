@@ -320,3 +320,10 @@ def models_option(args) -> list[str] | None:
             raise UserError(f"--models lists the same model twice: {seen[key]!r} and {text!r}")
         seen[key] = text
     return models
+
+
+def claims(args) -> int:
+    from relext_bench.reporting.claims import write_claims
+
+    print(f"claims: {write_claims(args.dirs, args.readme)}")
+    return 0

@@ -151,3 +151,39 @@ def test_a_manifest_without_its_runs_is_rejected_by_name():
         Manifest.from_dict({"kind": "compare", "corpus_spec": "x", "corpus": {}, "protocol": "standard",
                             "metric": "micro_f1", "seeds": [1], "partitions": ["main"], "roles": [],
                             "train_config": {}, "corpus_stats": {}}, "m.json")
+
+
+# ---- the claims table --------------------------------------------------------------------------
+def compared(delta, welch=0.01, aso=0.05, aso_rev=1.0):
+    return {"delta": delta, "welch_holm": welch, "aso": aso, "aso_rev": aso_rev}
+
+
+@pytest.mark.parametrize("result, bar, expected", [
+    (compared(0.03), None, "holds"),
+    (compared(0.03, welch=0.2), None, "inconclusive"),
+    (compared(0.03, aso=0.3), None, "inconclusive"),
+    (compared(-0.01, welch=0.6, aso=1.0, aso_rev=0.1), None, "fails"),
+    (compared(-0.01, welch=0.6, aso=1.0, aso_rev=0.5), None, "inconclusive"),
+    (compared(0.06), 5.0, "holds"),
+    (compared(0.04), 5.0, "fails"),  # significant, below the bar
+    (compared(0.06, welch=0.3), 5.0, "inconclusive"),
+])
+def test_a_claim_is_judged_by_its_comparison(result, bar, expected):
+    from relext_bench.reporting.claims import judge
+
+    assert judge(result, bar) == expected
+
+
+def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
+    from relext_bench.reporting.claims import CLAIMS, END, START, claims_table, decide
+
+    results = {("Baseline+MTL+Tag", "Baseline+MTL"): compared(0.062),
+               ("cnn+Tag", "cnn"): compared(0.06), ("pcnn+Tag", "pcnn"): compared(-0.02, 0.5, 1.0, 0.1),
+               ("Baseline+MTL", "Baseline"): compared(0.01, welch=0.4)}
+    assert decide(CLAIMS[1], results) == ("inconclusive", [results[("cnn+Tag", "cnn")],
+                                                            results[("pcnn+Tag", "pcnn")]])
+    text = claims_table([("chisiec", "chisiec-standard-ablate.md", results)])
+    assert "| tags help ye2019" in text and "[holds](chisiec-standard-ablate.md#ablation) (+6.20, p 0.01)" in text
+    assert "[inconclusive](chisiec-standard-ablate.md#ablation) (+1.00, p 0.4)" in text
+    assert "not run" in text  # no random-tag control in these results
+    assert START != END

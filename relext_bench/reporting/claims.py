@@ -1,0 +1,117 @@
+"""The paper's claims, corpus by corpus: each claim is decided by one or more of an
+ablation's comparisons (`plan.ablation_pairs`), with the same tests and Holm family as
+the ablation report, and written as a table into reports/README.md between the
+markers `<!-- claims -->` and `<!-- /claims -->` (`relext-bench claims`).
+
+A comparison of A against B (A the variant the claim says is better):
+- holds: A is better, significantly (Holm-adjusted Welch p < alpha and ASO ε(A>B) <
+  0.2, the ablation verdict's rule);
+- fails: A is not better (ΔF1 ≤ 0) and B is almost stochastically at least as good
+  (ASO ε(B>A) < 0.2);
+- inconclusive: anything else (with three seeds, most small differences).
+The 5-point bar holds when the tag gain over the random-tag control holds and is at
+least 5 points, and fails when it is below 5 points whatever its test says.
+A claim over several pairs (tags help the other models) holds or fails when all its
+pairs do, and is inconclusive otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from relext_bench.errors import UserError
+from relext_bench.experiments.published import TAG_BAR_POINTS
+from relext_bench.experiments.store import Store
+from relext_bench.reporting.build import report_name
+from relext_bench.reporting.experiment import load_experiment
+from relext_bench.reporting.markdown import pval, table
+from relext_bench.reporting.plan import PLAN, TAGGED_BASELINES, ablation_pairs, compare_all
+from relext_bench.significance import ASO_THRESHOLD, TestPlan
+
+START, END = "<!-- claims -->", "<!-- /claims -->"
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    pairs: tuple[tuple[str, str], ...]  # (A, B): A should beat B
+    bar: float | None = None  # points A must gain over B as well
+
+
+CLAIMS = (
+    Claim("tags help ye2019", (("Baseline+MTL+Tag", "Baseline+MTL"),)),
+    Claim("tags help other models", tuple((f"{b}+Tag", b) for b in TAGGED_BASELINES)),
+    Claim("MTL helps", (("Baseline+MTL", "Baseline"),)),
+    Claim("the tag gain survives the random-tag control", (("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"),)),
+    Claim("the tag gain survives the parameter-matched control",
+          (("Baseline+MTL+Tag", "Baseline+MTL+ConstTag (param-matched)"),)),
+    Claim(f"the tag gain clears the reviewers' {TAG_BAR_POINTS:.0f}-point bar",
+          (("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"),), bar=TAG_BAR_POINTS),
+)
+
+
+def judge(result: dict, bar: float | None = None, plan: TestPlan = PLAN) -> str:
+    """holds, fails or inconclusive for one comparison (see the module's docstring)."""
+    gain = 100 * result["delta"]
+    if bar is not None and gain < bar:
+        return "fails"
+    if gain > 0 and plan.significant(result):
+        return "holds"
+    if bar is None and gain <= 0 and result["aso_rev"] < ASO_THRESHOLD:
+        return "fails"
+    return "inconclusive"
+
+
+def decide(claim: Claim, results: dict[tuple[str, str], dict], plan: TestPlan = PLAN) -> tuple[str, list[dict]]:
+    """The claim's verdict from the comparisons it rests on that were run; ("not run", [])
+    when none was."""
+    found = [results[p] for p in claim.pairs if p in results]
+    if not found:
+        return "not run", []
+    verdicts = {judge(r, claim.bar, plan) for r in found}
+    return (verdicts.pop() if len(verdicts) == 1 else "inconclusive"), found
+
+
+def cell(verdict: str, found: list[dict], link: str) -> str:
+    if not found:
+        return "not run"
+    tests = "; ".join(f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}" for r in found)
+    return f"[{verdict}]({link}) ({tests})"
+
+
+def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
+    """(corpus name, report file, results by pair) of the ablation in a results directory."""
+    store = Store(directory)
+    ids = [i for i, m in store.manifests().items() if m.kind == "ablate"]
+    if not ids:
+        raise UserError(f"{directory}: no ablation manifest (run `relext-bench ablate` with --out {directory})")
+    exp = load_experiment(directory, ids[0])
+    groups = exp.at(None)
+    results = {(r["a"], r["b"]): r for r in compare_all(exp, ablation_pairs(groups), groups)}
+    return exp.manifest.corpus["name"], f"{report_name(exp)}.md", results
+
+
+def claims_table(corpora: list[tuple[str, str, dict]], plan: TestPlan = PLAN) -> str:
+    rows = []
+    for claim in CLAIMS:
+        rows.append([claim.name] + [cell(*decide(claim, results, plan), f"{report}#ablation")
+                                    for _, report, results in corpora])
+    return table(rows, ["claim", *(name for name, _, _ in corpora)])
+
+
+def write_claims(directories: list[str | Path], readme: str | Path) -> Path:
+    """Replaces the block between the markers in `readme` with the claims table."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise UserError(f"{readme}: no {START} ... {END} block to write the claims table into")
+    corpora = [corpus_results(d) for d in directories]
+    body = ("Cells: the verdict (linked to the ablation that decides it), then ΔF1 in points and the "
+            "Holm-adjusted Welch p of each comparison it rests on; the rules are in "
+            "`relext_bench/reporting/claims.py` (holds: significant and in the claimed direction; "
+            "fails: the other variant is almost stochastically at least as good, or the gain is below "
+            "the bar; inconclusive otherwise).\n\n" + claims_table(corpora))
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+    return readme
