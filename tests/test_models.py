@@ -94,12 +94,25 @@ def test_nan_loss_is_a_recorded_failure():
     assert record["status"] == "failed" and "loss became" in record["failure"]
 
 
-def test_early_stopping_restores_best_and_stops():
-    record = tiny_run(ModelSpec("cnn"), cfg=TrainConfig(max_epochs=30, patience=1, progress=False, lr=3e-3))
+@pytest.mark.parametrize("criterion", ["dev_loss", "dev_metric"])
+def test_early_stopping_restores_best_and_stops(criterion):
+    cfg = TrainConfig(max_epochs=30, patience=1, progress=False, lr=3e-3, early_stopping=criterion)
+    record = tiny_run(ModelSpec("cnn"), cfg=cfg)
     assert record["status"] == "finished"
-    losses = [c["dev_loss"] for c in record["curve"]]
-    assert record["best_epoch"] == int(np.argmin(losses)) + 1
+    if criterion == "dev_loss":
+        best = int(np.argmin([c["dev_loss"] for c in record["curve"]]))
+    else:  # the paper protocol's metric; the first epoch that reached the best score
+        best = int(np.argmax([c["dev_weighted_f1"] for c in record["curve"]]))
+    assert record["best_epoch"] == best + 1
     assert record["epochs"] < 30 and record["epochs"] - record["best_epoch"] == 2
+    # The restored model is the best epoch's: its dev score is the curve's at that epoch.
+    if criterion == "dev_metric":
+        assert record["dev"]["weighted_f1"] == pytest.approx(record["curve"][best]["dev_weighted_f1"])
+
+
+def test_training_converges_by_default():
+    cfg = TrainConfig()
+    assert (cfg.early_stopping, cfg.patience, cfg.max_epochs) == ("dev_metric", 5, 100)
 
 
 def test_leak_probe_informative_under_paper_not_standard():
