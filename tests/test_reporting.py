@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from relext_bench.records import Manifest, RecordError, RunRecord, Scores, Timings
+from relext_bench.records import Manifest, RecordError, RoleEntry, RunRecord, Scores, Timings
 from relext_bench.reporting.plan import ablation_pairs, verdict
 from relext_bench.signature import Signature
 from relext_bench.significance import PLAN, TestPlan
@@ -187,3 +187,18 @@ def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
     assert "[inconclusive](chisiec-standard-ablate.md#ablation) (+1.00, p 0.4)" in text
     assert "not run" in text  # no random-tag control in these results
     assert START != END
+
+
+@pytest.mark.parametrize("pairs, warned", [("ordered", True), ("left_to_right", False)])
+def test_runs_of_the_earlier_standard_protocol_are_flagged(pairs, warned):
+    from relext_bench.reporting.experiment import Experiment, Group
+    from relext_bench.reporting.sections import warnings
+
+    manifest = Manifest(kind="compare", corpus_spec="chisiec", corpus={"name": "chisiec", "synthetic": False},
+                        protocol="standard", metric="micro_f1", seeds=[1], partitions=["main"],
+                        roles=[RoleEntry("cnn", "cnn", "cnn", "k")], runs=[], train_config={"max_epochs": 100},
+                        corpus_stats={})
+    run = RunRecord("finished", {}, "main", 1, policy={"pairs": pairs}, best_epoch=3,
+                    train_config={"max_epochs": 100}, test=Scores(0, 0, 0.5, 0, 0, 0, 0))
+    text = "\n".join(warnings(Experiment("compare", manifest, {("cnn", None): Group("cnn", "cnn", [run])})))
+    assert ("EACH RELATION COUNTED TWICE" in text) is warned

@@ -42,6 +42,12 @@ def warnings(exp: Experiment) -> list[str]:
                    "for early stopping and scoring. "
                    + (f"The leak probe alone reaches test F1 {pct(np.mean([lk['f1'] for lk in leaks]))} "
                       f"(lift {np.mean(lifts):.1f} over the base rate)." if leaks else ""))
+    pairings = {r.policy.get("pairs") for r in exp.records() if r.policy}
+    if m.protocol == "standard" and "ordered" in pairings:
+        out.append("> **EACH RELATION COUNTED TWICE.** These runs were made under the earlier definition of the "
+                   "`standard` protocol (every ordered pair, now the `ordered` protocol): each relation is two "
+                   "positives, (a, b) and (b, a), and micro-F1 half-credits a model that gets one direction right. "
+                   "The standard protocol now scores each relation once (docs/method.md).")
     failed = [r for g in exp.groups.values() for r in g.failed]
     missing = sum(g.missing for g in exp.groups.values())
     if failed:
