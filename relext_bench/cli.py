@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=at_least(1), default=5)
     p.add_argument("--max-epochs", type=at_least(1), default=100)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
+    p.add_argument("--baselines", default=None, help="which baselines' rows join the grid, e.g. cnn,pcnn,cr_cnn "
+                                                     "(default: cnn, pcnn, cr_cnn, att_bilstm)")
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--params", default=None, help="hyper-parameters for every model of the grid, e.g. "
                                                   "word_dim=100,position_dim=25,tag_dim=25 (CPU sizing)")

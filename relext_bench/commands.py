@@ -259,8 +259,12 @@ def ablate(args) -> int:
 
     default_out(args)
     params = parse_items(args.params or "", "--params")
+    from relext_bench.experiments.compare import BASELINES
+
+    baselines = () if args.no_baselines else tuple(
+        b.strip() for b in (args.baselines or ",".join(BASELINES)).split(",") if b.strip())
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, train_config(args),
-                    baselines=not args.no_baselines, params=params, baseline_seeds=args.baseline_seeds,
+                    baselines=baselines, params=params, baseline_seeds=args.baseline_seeds,
                     run=not args.no_run, report_name=args.name)
     return finish(args, "ablate", result)
 

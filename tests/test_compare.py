@@ -165,3 +165,12 @@ def test_a_damaged_manifest_is_one_line(tmp_path, capsys, content):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "compare.json" in err and err.count("\n") == 1
+
+
+def test_ablate_takes_the_baselines_it_is_given(tmp_path, capsys):
+    from relext_bench.experiments.compare import ablation_roles
+
+    names = [r.name for r in ablation_roles(baselines=("cnn",))]
+    assert names[-2:] == ["cnn", "cnn+Tag"] and not any(n.startswith(("pcnn", "att_bilstm")) for n in names)
+    assert main(["ablate", "--corpus", CORPUS, "--baselines", "cnn,lstm", "--no-run", "--out", str(tmp_path)]) == 2
+    assert "'lstm' is not a baseline" in capsys.readouterr().err

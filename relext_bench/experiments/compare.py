@@ -5,6 +5,7 @@ share are run once.
 """
 from __future__ import annotations
 
+from relext_bench.errors import UserError
 from relext_bench.experiments.runner import Role, run_experiment
 from relext_bench.models.spec import parse_model
 from relext_bench.training.trainer import TrainConfig
@@ -63,27 +64,29 @@ def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
     return [Role(r.name, r.spec, seeds) if seeds is not None and r.spec.name in BASELINES else r for r in roles]
 
 
-def ablation_roles(params: dict | None = None) -> list[Role]:
+def ablation_roles(params: dict | None = None, baselines: tuple[str, ...] = BASELINES) -> list[Role]:
     """The reviewers' grid: the four variants; +MTL with random tags (the
     control); +MTL with constant tags (parameter-matched: same input width and parameter
     count, no tag information); +MTL with untyped BIO tags; every baseline without and
-    with typed tags. `params` (e.g. smaller input widths) apply to every model."""
+    with typed tags (`baselines`: which). `params` (e.g. smaller input widths) apply to every model."""
     roles = [Role(n, parse_model(s)) for n, s in PAPER_VARIANTS]
     roles += [Role("Baseline+MTL+RandomTag", parse_model("ye2019:tags=random,objective=multitask")),
               Role("Baseline+MTL+ConstTag (param-matched)", parse_model("ye2019:tags=constant,objective=multitask")),
               Role("Baseline+MTL+UntypedTag", parse_model("ye2019:tags=bio,objective=multitask"))]
-    for b in BASELINES:
+    for b in baselines:
         roles += [Role(b, parse_model(f"{b}:tags=none")), Role(f"{b}+Tag", parse_model(f"{b}:tags=bio_typed"))]
     return [Role(r.name, r.spec.with_params(**params)) for r in roles] if params else roles
 
 
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
-           baselines: bool = True, params: dict | None = None, baseline_seeds: int | None = None,
+           baselines: tuple[str, ...] = BASELINES, params: dict | None = None, baseline_seeds: int | None = None,
            run: bool = True, report_name: str | None = None) -> dict:
-    roles = limit_baselines(ablation_roles(params), baseline_seeds)
-    if not baselines:
-        roles = roles[:7]
+    """`baselines`: the baselines whose rows (without and with tags) join the grid."""
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise UserError(f"--baselines: {unknown[0]!r} is not a baseline (one of {', '.join(BASELINES)})")
+    roles = limit_baselines(ablation_roles(params, tuple(baselines)), baseline_seeds)
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
                           progress=progress, extra={"reference": REFERENCE}, run=run, report_name=report_name)
 
