@@ -179,7 +179,8 @@ def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
 
     results = {("Baseline+MTL+Tag", "Baseline+MTL"): compared(0.062),
                ("cnn+Tag", "cnn"): compared(0.06), ("pcnn+Tag", "pcnn"): compared(-0.02, 0.5, 1.0, 0.1),
-               ("Baseline+MTL", "Baseline"): compared(0.01, welch=0.4)}
+               ("Baseline+MTL", "Baseline"): compared(0.01, welch=0.4),
+               ("cr_cnn+Tag", "cr_cnn"): compared(float("nan"))}  # cr_cnn+Tag has no finished run
     assert decide(CLAIMS[1], results) == ("inconclusive", [results[("cnn+Tag", "cnn")],
                                                             results[("pcnn+Tag", "pcnn")]])
     text = claims_table([("chisiec", "chisiec-standard-ablate.md", results)])

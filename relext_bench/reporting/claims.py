@@ -16,6 +16,7 @@ pairs do, and is inconclusive otherwise.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +64,9 @@ def judge(result: dict, bar: float | None = None, plan: TestPlan = PLAN) -> str:
 
 
 def decide(claim: Claim, results: dict[tuple[str, str], dict], plan: TestPlan = PLAN) -> tuple[str, list[dict]]:
-    """The claim's verdict from the comparisons it rests on that were run; ("not run", [])
-    when none was."""
-    found = [results[p] for p in claim.pairs if p in results]
+    """The claim's verdict from the comparisons it rests on that were run (both models
+    with finished runs); ("not run", []) when none was."""
+    found = [results[p] for p in claim.pairs if p in results and math.isfinite(results[p]["delta"])]
     if not found:
         return "not run", []
     verdicts = {judge(r, claim.bar, plan) for r in found}
