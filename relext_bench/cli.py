@@ -13,10 +13,13 @@ from relext_bench.argtypes import at_least, finite_float, positive_float, report
 from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.protocols import PROTOCOLS
+from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
 EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for the words they cover; "
                    "their dimension must be the model's word_dim (e.g. cnn:word_dim=300)")
+PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
+MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
 BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
                        "(they cost up to 3x a ye2019 run on CPU); default: every seed")
 
@@ -68,12 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=at_least(0), default=1)
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
     p.add_argument("--fold", type=at_least(1), default=None, help="1..5 under the paper protocol")
-    p.add_argument("--max-epochs", type=at_least(1), default=100)
+    p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.add_argument("--batch-size", type=at_least(1), default=256)
     p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     p.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
-    p.add_argument("--patience", type=at_least(0), default=5, help="epochs without improvement before stopping")
+    p.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
+    p.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
     p.add_argument("--threads", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
@@ -85,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
     run.add_argument("--threads", type=at_least(1), default=None, help="torch threads per run (default: cores / workers)")
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
-    run.add_argument("--patience", type=at_least(0), default=5, help="epochs without improvement before a run stops")
+    run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
+    run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
     run.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
@@ -104,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
     p.add_argument("--seeds", type=at_least(1), default=None, help="default 5")
-    p.add_argument("--max-epochs", type=at_least(1), default=None, help="default 100")
+    p.add_argument("--max-epochs", type=at_least(1), default=None, help=f"default {MAX_EPOCHS}")
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--reference", default=None, help="the model the others are tested against "
                                                      "(default: Baseline+MTL+Tag when present)")
@@ -120,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--seeds", type=at_least(1), default=5)
-    p.add_argument("--max-epochs", type=at_least(1), default=100)
+    p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.add_argument("--no-baselines", action="store_true", help="only the ye2019 rows of the grid")
     p.add_argument("--baselines", default=None, help="which baselines' rows join the grid, e.g. cnn,pcnn,cr_cnn "
                                                      "(default: cnn, pcnn, cr_cnn, att_bilstm)")
@@ -134,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
     p.add_argument("--ratios", default="1,2,5,10,all")
     p.add_argument("--seeds", type=at_least(1), default=3)
-    p.add_argument("--max-epochs", type=at_least(1), default=100)
+    p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.set_defaults(func=commands.sweep)
 
     p = sub.add_parser("tune", help="an Optuna study of one model's hyper-parameters; resumable, shareable",
@@ -147,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(several processes on one machine), postgresql://... "
                                                    "(default: sqlite in --out)")
     p.add_argument("--seed", type=at_least(0), default=1, help="sampler and training seed")
-    p.add_argument("--max-epochs", type=at_least(1), default=100)
+    p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.set_defaults(func=commands.tune)
 
     p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")

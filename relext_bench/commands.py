@@ -12,6 +12,7 @@ from tabulate import tabulate
 from relext_bench.argtypes import NAME_CHARS, positive_float
 from relext_bench.errors import UserError
 from relext_bench.specs import parse_items, parse_pairs
+from relext_bench.training.stopping import MAX_EPOCHS
 
 
 def corpora_list(args) -> int:
@@ -125,7 +126,8 @@ def train(args) -> int:
     check_buildable(spec, args.model)
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
-                      patience=args.patience, device=args.device, embeddings=args.embeddings)
+                      patience=args.patience, min_steps=args.min_steps, device=args.device,
+                      embeddings=args.embeddings)
     check_writable(args.out)
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
     out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
@@ -194,7 +196,8 @@ def train_config(args):
     from relext_bench.training.trainer import TrainConfig
 
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
-                       patience=args.patience, device=args.device, embeddings=args.embeddings)
+                       patience=args.patience, min_steps=args.min_steps, device=args.device,
+                      embeddings=args.embeddings)
 
 
 def finish(args, kind: str, result: dict) -> int:
@@ -244,7 +247,7 @@ def compare(args) -> int:
         args.workers = args.workers or QUICK["workers"]
     args.corpus = args.corpus or "synth_zh"
     args.seeds = args.seeds or 5
-    args.max_epochs = args.max_epochs or 100
+    args.max_epochs = args.max_epochs or MAX_EPOCHS
     default_out(args)
     models = models_option(args)
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None

@@ -96,7 +96,7 @@ def test_nan_loss_is_a_recorded_failure():
 
 @pytest.mark.parametrize("criterion", ["dev_loss", "dev_metric"])
 def test_early_stopping_restores_best_and_stops(criterion):
-    cfg = TrainConfig(max_epochs=30, patience=1, progress=False, lr=3e-3, early_stopping=criterion)
+    cfg = TrainConfig(max_epochs=30, patience=1, min_steps=0, progress=False, lr=3e-3, early_stopping=criterion)
     record = tiny_run(ModelSpec("cnn"), cfg=cfg)
     assert record["status"] == "finished"
     if criterion == "dev_loss":
@@ -112,7 +112,16 @@ def test_early_stopping_restores_best_and_stops(criterion):
 
 def test_training_converges_by_default():
     cfg = TrainConfig()
-    assert (cfg.early_stopping, cfg.patience, cfg.max_epochs) == ("dev_metric", 5, 100)
+    assert (cfg.early_stopping, cfg.patience, cfg.min_steps, cfg.max_epochs) == ("dev_metric", 10, 2000, 200)
+
+
+def test_no_early_stop_before_min_steps():
+    cfg = TrainConfig(max_epochs=30, patience=1, progress=False, lr=3e-3)
+    quick, held = tiny_run(ModelSpec("cnn"), cfg=replace(cfg, min_steps=0)), tiny_run(ModelSpec("cnn"), cfg=cfg)
+    assert quick["epochs"] < 30 and held["epochs"] == 30  # a tiny corpus never reaches 2000 steps
+    assert held["curve"][-1]["steps"] < 2000
+    dev = [c["dev_weighted_f1"] for c in held["curve"]]  # the same run, only longer
+    assert [c["dev_weighted_f1"] for c in quick["curve"]] == dev[:quick["epochs"]]
 
 
 def test_leak_probe_informative_under_paper_not_standard():

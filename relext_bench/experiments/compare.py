@@ -8,6 +8,7 @@ from __future__ import annotations
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import Role, run_experiment
 from relext_bench.models.spec import parse_model
+from relext_bench.training.stopping import MAX_EPOCHS
 from relext_bench.training.trainer import TrainConfig
 
 # The paper's four variants of ye2019 (the paper's names), then the baselines in their
@@ -25,10 +26,10 @@ REFERENCE = "Baseline+MTL+Tag"
 # The README's quick run on the embedded corpus, sized to train to convergence in under
 # 10 minutes on 2 CPU cores: the paper's four variants under the paper's protocol
 # (16-token windows, about ten times cheaper than whole sentences), 5 folds x 1 seed,
-# early stopping on the dev metric (patience 5) under a 100-epoch limit that no run
-# reaches, 60 synthetic documents, 2 worker processes.
+# early stopping on the dev metric (the trainer's defaults: patience 10 after 2000
+# steps) under an epoch limit that no run reaches, 60 synthetic documents, 2 workers.
 QUICK = {"corpus": "synth_zh:documents=60", "protocol": "paper", "models": [spec for _, spec in PAPER_VARIANTS],
-         "seeds": 1, "max_epochs": 100, "workers": 2}
+         "seeds": 1, "max_epochs": MAX_EPOCHS, "workers": 2}
 
 
 def role_for(text: str) -> Role:

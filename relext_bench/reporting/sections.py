@@ -69,7 +69,7 @@ def warnings(exp: Experiment) -> list[str]:
 def settings_section(exp: Experiment) -> list[str]:
     m = exp.manifest
     cfg = m.train_config
-    keep = ["optimizer", "lr", "batch_size", "max_epochs", "early_stopping", "patience", "grad_clip", "threads"]
+    keep = ["optimizer", "lr", "batch_size", "max_epochs", "early_stopping", "patience", "min_steps", "grad_clip", "threads"]
     lines = ["## Settings", "",
              f"Corpus `{m.corpus_spec}` ({m.corpus['language']}), protocol `{m.protocol}` "
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "

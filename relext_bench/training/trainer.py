@@ -3,6 +3,7 @@
 One seed drives everything (parameter init, dropout, batch order); on CPU with a fixed
 thread count a run is bit-reproducible. Early stopping restores the best weights, on
 the dev metric or, as the paper's script does, on validation loss with patience 2.
+When a run stops is `stopping.Stopper`'s rule (patience after a minimum of optimizer steps).
 A NaN or infinite loss ends the run as a recorded failure.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from relext_bench.protocols import Partition, Protocol
 from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
 from relext_bench.training.environment import environment
 from relext_bench.training.leak import leak_probe
+from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE, Stopper
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,13 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 256
-    # Converged by default: early stopping on the dev metric with patience 5, an epoch
-    # limit that runs do not reach (reports flag any run whose best epoch is the limit).
-    max_epochs: int = 100
+    # Converged by default: early stopping on the dev metric with patience 10 after at
+    # least 2000 optimizer steps, under an epoch limit that runs do not reach (reports
+    # flag any run whose best epoch is the limit).
+    max_epochs: int = MAX_EPOCHS
     early_stopping: str = "dev_metric"  # or "dev_loss"
-    patience: int = 5
+    patience: int = PATIENCE
+    min_steps: int = MIN_STEPS
     grad_clip: float | None = 5.0
     threads: int | None = None
     progress: bool = True
@@ -255,7 +259,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words)
     record["parameters"] = sum(p.numel() for p in model.parameters())
     optim = make_optimizer(cfg, model.parameters())
-    curve, best, best_state, bad_epochs = [], None, None, 0
+    curve, best_state, steps = [], None, 0
+    stopper = Stopper(cfg.patience, cfg.min_steps)
     t1 = time.perf_counter()
     try:
         bar = tqdm(range(1, cfg.max_epochs + 1), desc=spec.label(), disable=not cfg.progress, leave=False)
@@ -266,6 +271,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
                 value = train_step(model, optim, to_batch(train, index, torch_device, _grouped(model)), cfg)
+                steps += 1
                 if not math.isfinite(value):
                     raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")
                 total += value * len(index)
@@ -274,19 +280,17 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
             dev_pred, dev_loss = predict(model, dev, cfg, torch_device)
             dev_metric = evaluate(dev.labels, dev_pred, builder.labels)[protocol.metric]
             curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
-                          f"dev_{protocol.metric}": dev_metric, "train_seconds": train_s,
+                          f"dev_{protocol.metric}": dev_metric, "steps": steps, "train_seconds": train_s,
                           "train_instances_per_s": seen / train_s if train_s else None})
             bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", dev=f"{dev_metric:.3f}")
             if on_epoch is not None:
                 on_epoch(epoch, dev_metric)
             score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
-            if best is None or score > best:
-                best, best_state, bad_epochs = score, copy.deepcopy(model.state_dict()), 0
+            if stopper.improved(epoch, score):
+                best_state = copy.deepcopy(model.state_dict())
                 record["best_epoch"] = epoch
-            else:
-                bad_epochs += 1
-                if bad_epochs > cfg.patience:
-                    break
+            elif stopper.should_stop(steps):
+                break
     except TrainingFailed as e:
         record.update(status="failed", failure=str(e), curve=curve)
         record["timings"] = timings | {"train_s": time.perf_counter() - t1}
