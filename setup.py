@@ -22,9 +22,12 @@ setup(
         "ninja",
         "tqdm",
         "matplotlib",
+        "distributed",  # --scheduler: runs on a Dask cluster
     ],
     extras_require={
-        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil"],
+        "postgres": ["psycopg[binary]"],  # tune --storage postgresql://...
+        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil",
+                 "psycopg[binary]"],
     },
     entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
 )

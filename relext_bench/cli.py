@@ -20,6 +20,8 @@ EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for
                    "their dimension must be the model's word_dim (e.g. cnn:word_dim=300)")
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
+SCHEDULER_HELP = ("run on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N to start one "
+                  "here with N worker processes; this process stores every record (instead of --workers)")
 BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seeds only "
                        "(they cost up to 3x a ye2019 run on CPU); default: every seed")
 
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "from the runs already stored (the rest show as missing)")
 
     p = sub.add_parser("compare", help="models x seeds (x folds) on one corpus; resumable", parents=[run])
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
                                                   "(default: the paper's four ye2019 variants and the four baselines)")
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.compare)
 
     p = sub.add_parser("ablate", help="the reviewers' ablation grid, with the tag-claim verdict", parents=[run])
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--seeds", type=at_least(1), default=5)
     p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
@@ -135,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.ablate)
 
     p = sub.add_parser("sweep", help="F1 against the training negative:positive ratio", parents=[run])
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="default: Baseline and Baseline+MTL+Tag")
     p.add_argument("--ratios", default="1,2,5,10,all")

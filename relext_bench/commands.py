@@ -226,6 +226,8 @@ def default_out(args) -> None:
 
     args.corpus = args.corpus or "synth_zh"
     args.protocol = args.protocol or "standard"
+    if getattr(args, "scheduler", None) and args.workers:
+        raise UserError("--workers and --scheduler: give one (local:N starts N Dask workers here)")
     args.workers = args.workers or 1
     if args.out is None:
         name, options = parse_spec(args.corpus)
@@ -253,7 +255,8 @@ def compare(args) -> int:
     tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
-                     baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name)
+                     baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name,
+                     scheduler=args.scheduler)
     return finish(args, "compare", result)
 
 
@@ -268,7 +271,7 @@ def ablate(args) -> int:
         b.strip() for b in (args.baselines or ",".join(BASELINES)).split(",") if b.strip())
     result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, train_config(args),
                     baselines=baselines, params=params, baseline_seeds=args.baseline_seeds,
-                    run=not args.no_run, report_name=args.name)
+                    run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
     return finish(args, "ablate", result)
 
 
@@ -285,7 +288,7 @@ def sweep(args) -> int:
             raise UserError(f"--ratios: {e} (each ratio is a number above 0, or 'all')") from None
     models = models_option(args)
     result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
-                   train_config(args), run=not args.no_run, report_name=args.name)
+                   train_config(args), run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
     return finish(args, "sweep", result)
 
 

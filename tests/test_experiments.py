@@ -1,8 +1,4 @@
 """ablate, sweep, reports and tuning on a tiny synthetic corpus (small models, 1 epoch)."""
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -184,37 +180,6 @@ def test_sweep_subsamples_training_only_and_plots(tmp_path):
 
 TUNE = ["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"pcnn:{SMALL}", "--max-epochs", "2",
         "--threads", "1"]
-
-
-def test_two_processes_complete_one_study_through_a_journal(tmp_path):
-    out, journal = tmp_path / "res", tmp_path / "study.journal"
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    procs = [subprocess.Popen([sys.executable, "-m", "relext_bench", *TUNE, "--trials", "6", "--seed", str(seed),
-                               "--storage", f"journal:{journal}", "--out", str(out), "--reports", str(tmp_path / "rep")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for seed in (1, 2)]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
-    (snapshot,) = (out / "tune").glob("*.json")
-    data = json.loads(snapshot.read_text())
-    finished = [t for t in data["trials"] if t["state"] in ("COMPLETE", "PRUNED")]
-    assert 6 <= len(finished) <= 7  # both stop at 6; one may have started a last trial meanwhile
-    assert len({t["pid"] for t in finished}) == 2  # both processes did trials
-    assert len({t["number"] for t in data["trials"]}) == len(data["trials"])
-    # Resuming with the same target runs nothing; compare --tuned takes the best parameters.
-    assert main([*TUNE, "--trials", "6", "--storage", f"journal:{journal}", "--out", str(out),
-                 "--reports", str(tmp_path / "rep")]) == 0
-    assert len(json.loads(snapshot.read_text())["trials"]) == len(data["trials"])
-    assert main(["compare", "--corpus", CORPUS, "--protocol", "paper", "--models", f"pcnn:{SMALL}", "--seeds", "1",
-                 "--max-epochs", "1",
-                 "--tuned", data["study"], "--storage", f"journal:{journal}", "--out", str(out),
-                 "--reports", str(tmp_path / "rep")]) == 0
-    records = list(Store(out).records())
-    assert len(records) == 5  # one seed x 5 folds
-    for record in records:
-        assert {k: record.model["params"][k] for k in data["best"]["params"]} == data["best"]["params"]
-    text = (tmp_path / "rep" / "synth_zh-paper-compare.md").read_text()
-    assert "## Tuning" in text and "(tuned)" in text
 
 
 def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):

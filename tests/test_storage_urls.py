@@ -8,7 +8,7 @@ from relext_bench.experiments.tune import open_storage, public_url
 URLS = [
     "postgresql://u:hunter2@host/db",
     "postgresql://u:hun@ter2@host:5432/db",  # an unescaped '@' in the password
-    "postgresql+psycopg2://u:hun%40ter2@host/db",  # an escaped one
+    "postgresql+psycopg://u:hun%40ter2@host/db",  # an escaped one
     "postgresql://host/db?user=u&password=hunter2",
     "postgresql://host/db?user=u&PASSWORD=hunter2&sslmode=require",
     "postgresql://u:hunter2@/db?host=/run/postgresql",
@@ -37,3 +37,15 @@ def test_tune_prints_no_password(tmp_path, capsys):
                  "--storage", "postgresql://host/db?user=u&password=hunter2", "--out", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert "hunter2" not in captured.err + captured.out and "password=***" in captured.err
+
+
+def test_a_missing_driver_and_an_unreachable_server_are_named_without_the_password(tmp_path):
+    with pytest.raises(UserError) as missing:  # pg8000 is not installed
+        open_storage("postgresql+pg8000://u:hunter2@127.0.0.1:1/studies", tmp_path)
+    assert str(missing.value).startswith("--storage postgresql+pg8000://127.0.0.1:1/studies: ")
+    assert "driver" in str(missing.value) and "hunter2" not in str(missing.value)
+    with pytest.raises(UserError) as unreachable:  # nothing listens on port 1
+        open_storage("postgresql://u:hunter2@127.0.0.1:1/studies", tmp_path)
+    message = str(unreachable.value)
+    assert message.startswith("--storage postgresql://127.0.0.1:1/studies: ") and "\n" not in message
+    assert "hunter2" not in message

@@ -45,7 +45,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True, reference: str | None = None, tuned: dict | None = None,
             preset: str | None = None, baseline_seeds: int | None = None, run: bool = True,
-            report_name: str | None = None) -> dict:
+            report_name: str | None = None, scheduler: str | None = None) -> dict:
     """`tuned`: {"study": name, "params": best parameters}, applied to every model spec
     of the tuned model. `baseline_seeds`: the baselines run on the first that many
     seeds only (on CPU they cost up to three times a ye2019 run)."""
@@ -58,7 +58,7 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])
     return run_experiment("compare", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
                           progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset},
-                          run=run, report_name=report_name)
+                          run=run, report_name=report_name, scheduler=scheduler)
 
 
 def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
@@ -82,14 +82,15 @@ def ablation_roles(params: dict | None = None, baselines: tuple[str, ...] = BASE
 def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
            baselines: tuple[str, ...] = BASELINES, params: dict | None = None, baseline_seeds: int | None = None,
-           run: bool = True, report_name: str | None = None) -> dict:
+           run: bool = True, report_name: str | None = None, scheduler: str | None = None) -> dict:
     """`baselines`: the baselines whose rows (without and with tags) join the grid."""
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise UserError(f"--baselines: {unknown[0]!r} is not a baseline (one of {', '.join(BASELINES)})")
     roles = limit_baselines(ablation_roles(params, tuple(baselines)), baseline_seeds)
     return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": REFERENCE}, run=run, report_name=report_name)
+                          progress=progress, extra={"reference": REFERENCE}, run=run, report_name=report_name,
+                          scheduler=scheduler)
 
 
 SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
@@ -98,12 +99,12 @@ SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
 def sweep(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
           ratios: tuple[float | None, ...] = SWEEP_RATIOS, seeds: int = 3, workers: int = 1,
           out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True,
-          report_name: str | None = None) -> dict:
+          report_name: str | None = None, scheduler: str | None = None) -> dict:
     """Training negatives subsampled to each negative:positive ratio; dev and test untouched."""
     texts = models or [PAPER_VARIANTS[0][1], PAPER_VARIANTS[3][1]]
     roles = [role_for(m) for m in texts]
     return run_experiment("sweep", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
                           ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name}, run=run,
-                          report_name=report_name)
+                          report_name=report_name, scheduler=scheduler)
 
 

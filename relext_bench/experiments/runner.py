@@ -12,7 +12,7 @@ import os
 import time
 import traceback
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,6 +23,7 @@ from relext_bench.data import registry
 from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
+from relext_bench.experiments.cluster import Pool, connect, local_workers
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.files import check_writable, file_sha256
 from relext_bench.models.spec import ModelSpec, spec_text
@@ -93,39 +94,41 @@ def spread_devices(cfg: TrainConfig, k: int) -> TrainConfig:
     return replace(cfg, device=f"cuda:{k % count}") if count > 1 else cfg
 
 
-def _run_job(corpus_spec: str, protocol_name: str, job: Job, cfg: TrainConfig, out: str) -> str:
-    """One run: load (once per process), train, store. Never raises: a crash is a record."""
-    store = Store(out)
+def _run_job(source, protocol_name: str, job: Job, cfg: TrainConfig) -> dict:
+    """One run's record (the submitting process stores it). `source`: the corpus, or its
+    spec (loaded once per worker process). Never raises: a crash is a failed record."""
     try:
-        corpus = load_corpus(corpus_spec)
+        corpus = load_corpus(source) if isinstance(source, str) else source
         protocol = get_protocol(protocol_name)
         part = next(p for p in protocol.partitions(corpus) if p.name == job.partition)
-        record = train_run(corpus, protocol, part, job.spec, job.seed, cfg, neg_ratio=job.neg_ratio)
+        return train_run(corpus, protocol, part, job.spec, job.seed, cfg, neg_ratio=job.neg_ratio)
     except Exception as e:  # recorded, shown as failed in reports
-        record = RunRecord(status="failed", failure=f"{type(e).__name__}: {e}",
-                           traceback=traceback.format_exc(limit=5),
-                           model=job.spec.to_dict() | {"label": job.spec.label(), "key": job.spec.key()},
-                           partition=job.partition, seed=job.seed, protocol=protocol_name,
-                           neg_ratio=job.neg_ratio).to_dict()
-    store.put(job.key, record | {"corpus_spec": corpus_spec})
-    return job.key
+        return failure(job, protocol_name, f"{type(e).__name__}: {e}", traceback.format_exc(limit=5))
+
+
+def failure(job: Job, protocol_name: str, reason: str, trace: str | None = None) -> dict:
+    return RunRecord(status="failed", failure=reason, traceback=trace,
+                     model=job.spec.to_dict() | {"label": job.spec.label(), "key": job.spec.key()},
+                     partition=job.partition, seed=job.seed, protocol=protocol_name,
+                     neg_ratio=job.neg_ratio).to_dict()
 
 
 POLL_S = 2.0  # how often a process whose remaining runs are all claimed elsewhere looks again
 
 
-def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims, bar, corpus_spec: str,
-                 protocol_name: str, cfg: TrainConfig, out: str) -> list[str]:
-    """Runs the jobs that this process can claim, at most `slots` at a time; a job
-    claimed by another live process is left to it (and looked at again until its
-    record is stored, or its claim goes stale and is taken over here)."""
+def _run_claimed(pool: Pool, todo: list[Job], store: Store, claims: Claims, bar, corpus_spec: str,
+                 protocol_name: str, cfg: TrainConfig) -> list[str]:
+    """Runs the jobs that this process can claim, at most `pool.slots` at a time, and
+    stores each record as it comes back; a job claimed by another live process is left
+    to it (and looked at again until its record is stored, or its claim goes stale and
+    is taken over here). A task that raises or whose worker died is stored as failed."""
     queue, waiting, in_flight, ran, k = deque(todo), [], {}, [], 0
     write_error: UserError | None = None
     while queue or waiting or in_flight:
         if write_error:  # the directory cannot take records: start nothing new
             queue.clear()
             waiting.clear()
-        while queue and len(in_flight) < slots:
+        while queue and len(in_flight) < pool.slots:
             job = queue.popleft()
             if store.finished(job.key):  # finished elsewhere
                 bar.update()
@@ -138,18 +141,23 @@ def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims
                 bar.update()
                 continue
             bar.set_postfix_str(f"{job.role} {job.partition} seed {job.seed}")
-            in_flight[pool.submit(_run_job, corpus_spec, protocol_name, job, spread_devices(cfg, k), out)] = job
+            run_cfg = spread_devices(cfg, k) if pool.local else cfg
+            in_flight[pool.submit(_run_job, pool.source, protocol_name, job, run_cfg)] = job
             k += 1
         if in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
+            for future in pool.wait_first(in_flight):
                 job = in_flight.pop(future)
-                claims.release(job.key)
                 try:
-                    ran.append(future.result())
-                except UserError as e:  # its record could not be stored (and was kept elsewhere)
+                    record = future.result()
+                except Exception as e:  # the worker died, or the pool broke
+                    record = failure(job, protocol_name, f"{type(e).__name__}: {' '.join(str(e).split())}")
+                try:
+                    store.put(job.key, record | {"corpus_spec": corpus_spec})
+                    ran.append(job.key)
+                except UserError as e:  # the record could not be stored (and was kept elsewhere)
                     write_error = write_error or e
-                    continue
+                finally:
+                    claims.release(job.key)
                 bar.update()
         elif waiting:
             time.sleep(POLL_S)
@@ -159,6 +167,17 @@ def _run_claimed(pool, slots: int, todo: list[Job], store: Store, claims: Claims
     if write_error:
         raise write_error
     return ran
+
+
+def open_pool(scheduler: str | None, workers: int, corpus, corpus_spec: str) -> Pool:
+    """Where runs go: a Dask cluster, local worker processes, or this process."""
+    if scheduler:
+        return connect(scheduler, corpus)
+    if workers <= 1:
+        return Pool(_Inline(), 1, corpus)
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
+    return Pool(executor, workers, corpus_spec)
 
 
 class _Inline:
@@ -195,15 +214,18 @@ def _die_with_parent(parent: int) -> None:
 def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
                    workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
                    ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None,
-                   run: bool = True, report_name: str | None = None) -> dict:
+                   run: bool = True, report_name: str | None = None, scheduler: str | None = None) -> dict:
     """Plans the runs, writes the manifest, runs what is missing (unless `run` is False:
     then the report shows the missing runs as not finished); returns a summary.
+    `scheduler`: a Dask scheduler's address or local:N (cluster.py) instead of `workers`.
     `report_name`: the report's file name, kept in the manifest (default
     CORPUS-PROTOCOL-KIND)."""
     protocol = get_protocol(protocol_name)
     corpus = load_corpus(corpus_spec)
     cfg = cfg or TrainConfig()
-    threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    if scheduler:  # a local cluster shares this machine's cores; a remote one gets --threads or 1
+        workers = local_workers(scheduler) or 0
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers else 1  # workers 0: a remote cluster
     cfg = replace(cfg, progress=False, threads=cfg.threads or threads)
     seed_list = list(range(1, seeds + 1))
     jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
@@ -215,6 +237,11 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         cfg = replace(cfg, embeddings=str(Path(cfg.embeddings).resolve()))
         word2vec_rows(cfg.embeddings, Vocab.build([]))
     store.clean()
+    # A finished run is never run again; a failed one is (its failure is recorded, not final).
+    stored = {j.key for j in jobs if store.finished(j.key)}
+    todo = [j for j in jobs if run and j.key not in stored]
+    pool = open_pool(scheduler, workers, corpus, corpus_spec) if todo else None
+    workers = pool.slots if pool else workers
     ident = store.put_manifest(Manifest(
         kind=kind, corpus_spec=corpus_spec,
         corpus={"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
@@ -228,24 +255,17 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         corpus_stats=corpus_stats(corpus, protocol), report_name=report_name,
         reference=(extra or {}).get("reference"), tuned=(extra or {}).get("tuned"),
         preset=(extra or {}).get("preset")))
-    # A finished run is never run again; a failed one is (its failure is recorded, not final).
-    stored = {j.key for j in jobs if store.finished(j.key)}
-    todo = [j for j in jobs if run and j.key not in stored]
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
                disable=not progress, unit="run", dynamic_ncols=True)
     t0 = time.perf_counter()
     claims = Claims(store.runs)
     try:
-        if workers <= 1:
-            ran = _run_claimed(_Inline(), 1, todo, store, claims, bar, corpus_spec, protocol.name, cfg, out)
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                       initializer=_die_with_parent, initargs=(os.getpid(),))
-            with pool:
-                ran = _run_claimed(pool, workers, todo, store, claims, bar, corpus_spec, protocol.name, cfg, out)
+        ran = _run_claimed(pool, todo, store, claims, bar, corpus_spec, protocol.name, cfg) if pool else []
     finally:
         claims.release_all()
         bar.close()
+        if pool:
+            pool.close()
     failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.status == "failed"]
     return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
             "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}

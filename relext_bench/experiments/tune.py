@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import os
+import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,10 +57,29 @@ def open_storage(url: str | None, out: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     try:
-        return optuna.storages.RDBStorage(url)
-    except Exception as e:  # a bad URL or a missing database driver
-        hint = " (a PostgreSQL storage needs a driver such as psycopg2)" if url.startswith("postgres") else ""
-        raise UserError(f"--storage {public_url(url)}: {type(e).__name__}: {scrub(str(e), url)}{hint}") from None
+        return _open_database(optuna, url)
+    except Exception as e:  # a bad URL, a missing database driver, a server that does not answer
+        # The driver's own error under SQLAlchemy's wrapper, the missing module under Optuna's.
+        cause = getattr(e, "orig", None) or (e.__cause__ if isinstance(e, ImportError) else None) or e
+        detail = " ".join(str(cause).split())  # one line
+        missing = isinstance(e, ImportError) or type(e).__name__ == "NoSuchModuleError"
+        hint = " (install its driver, e.g. pip install 'psycopg[binary]' for postgresql://)" if missing else ""
+        raise UserError(f"--storage {public_url(url)}: {type(cause).__name__}: {scrub(detail, url)}{hint}") from None
+
+
+def _open_database(optuna, url: str, attempts: int = 5):
+    """RDBStorage, which creates its tables in a new database: two processes doing that
+    at once make one fail on a duplicate type or table (optuna/optuna#1092). That one
+    tries again, and then finds the tables the other made."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random() * (attempt + 1))
 
 
 SECRET_KEYS = {"password", "passwd", "pass", "pwd", "sslpassword", "secret", "token"}
@@ -143,7 +164,11 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     study.set_user_attr("model", spec_text(spec))
     study.set_user_attr("partition", partition.name)
 
+    ran = 0  # trials this process ran (others sharing the storage run theirs)
+
     def objective(trial) -> float:
+        nonlocal ran
+        ran += 1
         params = space(trial)
         trial.set_user_attr("pid", os.getpid())
 
@@ -161,12 +186,9 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
         trial.set_user_attr("train_s", record["timings"]["train_s"])
         return record["dev"][protocol.metric]
 
-    ran = 0
     if _finished(study) < trials:
-        before = len(study.trials)
         stop = optuna.study.MaxTrialsCallback(trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
         study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
-        ran = len(study.trials) - before
     snapshot = write_snapshot(study, out, public_url(storage))
     summary = {"study": name, "storage": public_url(storage), "ran": ran, "finished": _finished(study),
                "pruned": sum(t.state == TrialState.PRUNED for t in study.trials), "metric": protocol.metric,

@@ -1,0 +1,62 @@
+"""Tuning shared by several processes, run over every storage backend (tests/storages.py):
+a journal file and a real PostgreSQL database."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import optuna
+from storages import postgres_server, storage  # noqa: F401  (fixtures)
+
+from relext_bench.cli import main
+from relext_bench.experiments.store import Store
+from relext_bench.experiments.tune import open_storage
+
+CORPUS = "synth_zh:documents=6"
+SMALL = "word_dim=16,position_dim=4,tag_dim=4"
+TUNE = ["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"pcnn:{SMALL}", "--max-epochs", "2",
+        "--threads", "1"]
+SUMMARY = re.compile(r"(\d+) finished trials \((\d+) pruned, (\d+) run now\); best dev \S+ (\S+)")
+
+
+def test_two_processes_complete_one_study_together(tmp_path, storage):  # noqa: F811
+    out, rep = tmp_path / "res", tmp_path / "rep"
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "relext_bench", *TUNE, "--trials", "6", "--seed", str(seed),
+                               "--storage", storage, "--out", str(out), "--reports", str(rep)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for seed in (1, 2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    ran = [int(SUMMARY.search(stdout).group(3)) for stdout, _ in outputs]
+    assert all(n > 0 for n in ran)  # both processes did trials
+
+    (name,) = optuna.study.get_all_study_names(open_storage(storage, out))
+    study = optuna.load_study(study_name=name, storage=open_storage(storage, out))
+    states = [t.state.name for t in study.trials]
+    assert sum(ran) == len(study.trials)  # trial counts add up: none lost, none counted twice
+    assert set(states) <= {"COMPLETE", "PRUNED"} and 6 <= len(states) <= 7  # one may start a last trial
+    assert len({t.number for t in study.trials}) == len(study.trials)
+    assert {t.user_attrs["pid"] for t in study.trials} == {p.pid for p in procs}
+
+    # Resuming with the same target runs nothing and reads the same best trial.
+    again = subprocess.run([sys.executable, "-m", "relext_bench", *TUNE, "--trials", "6", "--storage", storage,
+                            "--out", str(out), "--reports", str(rep)], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    finished, _, now, best = SUMMARY.search(again.stdout).groups()
+    assert (int(finished), int(now)) == (len(study.trials), 0)
+    assert float(best) == round(study.best_value, 4)
+    data = json.loads(next((out / "tune").glob("*.json")).read_text())
+    assert data["best"]["number"] == study.best_trial.number and data["best"]["params"] == study.best_params
+
+    # compare --tuned takes the best parameters.
+    assert main(["compare", "--corpus", CORPUS, "--protocol", "paper", "--models", f"pcnn:{SMALL}", "--seeds", "1",
+                 "--max-epochs", "1", "--tuned", data["study"], "--storage", storage, "--out", str(out),
+                 "--reports", str(rep)]) == 0
+    records = list(Store(out).records())
+    assert len(records) == 5  # one seed x 5 folds
+    for record in records:
+        assert {k: record.model["params"][k] for k in study.best_params} == study.best_params
+    text = (rep / "synth_zh-paper-compare.md").read_text()
+    assert "## Tuning" in text and "(tuned)" in text
