@@ -97,3 +97,17 @@ def test_an_unreachable_scheduler_or_two_runners_is_one_line(tmp_path, capsys, m
     assert "give one" in capsys.readouterr().err
     assert main([*ARGS, "--seeds", "1", "--scheduler", "local:x", "--out", str(tmp_path)]) == 2
     assert "write local:N" in capsys.readouterr().err
+
+
+def _trim_threshold():
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_workers_train_without_dask_s_malloc_trim_setting():
+    """Under Dask's default MALLOC_TRIM_THRESHOLD_=65536 training ran 40% slower."""
+    pool = cluster.connect("local:1", corpus=None)
+    try:
+        assert pool.slots == 1
+        assert pool.submit(_trim_threshold).result() is None
+    finally:
+        pool.close()
