@@ -2,7 +2,7 @@
 
 The defaults are sized by what the published runs showed. ye2019 learns slowly: its dev
 F1 rises by a fraction of a point per epoch under epoch-to-epoch noise of one to three
-points, so with patience 5 some seeds stopped on a plateau 5-15 points below the others
+points, so with patience 5 some seeds stopped at a dev F1 7-16 points below other seeds
 (on CrossRE, 37 optimizer steps per epoch, most multitask runs stopped before epoch 12
 at dev F1 near 5, while two seeds that happened to continue reached 19-21 after epoch
 45). A run now stops after `patience` epochs without improvement, but never before
