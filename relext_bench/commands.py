@@ -289,6 +289,10 @@ def sweep(args) -> int:
     models = models_option(args)
     result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
                    train_config(args), run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
+    folded = [r for r in ratios if r is not None and r not in result["ratios"]]
+    if folded:
+        print(f"ratios {', '.join(f'{r:g}' for r in folded)}: at or above the training data's own negatives "
+              "per positive, so they keep every negative and run as 'all'")
     return finish(args, "sweep", result)
 
 

@@ -207,3 +207,12 @@ def test_published_numbers_sit_beside_ours_marked_with_their_protocol():
     other = experiment("paper")
     other.manifest.corpus["name"] = "chisiec"
     assert published_section(other) == []
+
+
+def test_sweep_ratios_above_the_data_s_own_run_once_as_all(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["sweep", "--corpus", CORPUS, "--models", f"pcnn:filters=8,{SMALL}", "--ratios", "1,1000,all",
+                 "--seeds", "1", "--max-epochs", "1", "--threads", "1", "--out", str(out),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    assert "ratios 1000: at or above the training data's own negatives per positive" in capsys.readouterr().out
+    assert sorted(str(r.neg_ratio) for r in Store(out).records()) == ["1.0", "None"]

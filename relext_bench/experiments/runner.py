@@ -169,6 +169,18 @@ def _run_claimed(pool: Pool, todo: list[Job], store: Store, claims: Claims, bar,
     return ran
 
 
+def fold_ratios(ratios: list[float | None], stats: dict) -> list[float | None]:
+    """Negative ratios at or above the training split's own (CHisIEC has 3.9 negatives
+    per positive) keep every negative: they are the same runs as `None` (all), so they
+    run once, as `None`."""
+    train = stats.get("splits", {}).get("train")
+    if not train or not train.get("positives"):
+        return ratios
+    natural = train["negatives"] / train["positives"]
+    folded = [None if r is not None and r >= natural else r for r in ratios]
+    return list(dict.fromkeys(folded))
+
+
 def open_pool(scheduler: str | None, workers: int, corpus, corpus_spec: str) -> Pool:
     """Where runs go: a Dask cluster, local worker processes, or this process."""
     if scheduler:
@@ -228,7 +240,9 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     threads = max(1, (os.cpu_count() or 1) // workers) if workers else 1  # workers 0: a remote cluster
     cfg = replace(cfg, progress=False, threads=cfg.threads or threads)
     seed_list = list(range(1, seeds + 1))
-    jobs = plan(corpus, protocol, roles, seed_list, cfg, list(ratios))
+    stats = corpus_stats(corpus, protocol)
+    ratios = fold_ratios(list(ratios), stats)
+    jobs = plan(corpus, protocol, roles, seed_list, cfg, ratios)
     store = Store(out)
     check_writable(store.runs)  # before any run trains
     if cfg.embeddings:  # a bad file is one error before any run, not a failure per run
@@ -247,12 +261,12 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         corpus={"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
                 "language": corpus.language},
         protocol=protocol.name, metric=protocol.metric, seeds=seed_list,
-        partitions=[p.name for p in protocol.partitions(corpus)], ratios=list(ratios),
+        partitions=[p.name for p in protocol.partitions(corpus)], ratios=ratios,
         train_config=asdict(cfg), workers=workers,
         roles=[RoleEntry(r.name, spec_text(r.spec), r.spec.label(), r.spec.key(), seed_list[:r.seeds])
                for r in roles],
         runs=[RunEntry(j.role, j.partition, j.seed, j.key, j.neg_ratio) for j in jobs],
-        corpus_stats=corpus_stats(corpus, protocol), report_name=report_name,
+        corpus_stats=stats, report_name=report_name,
         reference=(extra or {}).get("reference"), tuned=(extra or {}).get("tuned"),
         preset=(extra or {}).get("preset")))
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
@@ -268,4 +282,4 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
             pool.close()
     failed = [j.key for j in jobs if j.key not in stored and (r := store.get(j.key)) and r.status == "failed"]
     return {"manifest": ident, "jobs": len(jobs), "already_done": len(stored), "ran": ran, "failed": failed,
-            "seconds": time.perf_counter() - t0, "train_config": asdict(cfg)}
+            "seconds": time.perf_counter() - t0, "train_config": asdict(cfg), "ratios": ratios}
