@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
     p.add_argument("--reference", default=None, help="the model the others are tested against "
                                                      "(default: Baseline+MTL+Tag when present)")
-    p.add_argument("--tuned", default=None, metavar="STUDY", help="use the best parameters of this tuning study")
+    p.add_argument("--tuned", action="append", default=None, metavar="STUDY",
+                   help="also run the study's model with the study's best parameters, beside its defaults "
+                        "(repeatable: one study per model)")
     p.add_argument("--storage", default=None, help="with --tuned: the study's storage (default: the SQLite file in --out)")
     p.add_argument("--quick", action="store_true",
                    help="the README's quick run (to convergence in under 10 minutes on 2 cores): the four paper "

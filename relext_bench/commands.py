@@ -252,7 +252,7 @@ def compare(args) -> int:
     args.max_epochs = args.max_epochs or MAX_EPOCHS
     default_out(args)
     models = models_option(args)
-    tuned = best_params(args.tuned, args.storage, args.out) if args.tuned else None
+    tuned = [best_params(study, args.storage, args.out) for study in args.tuned] if args.tuned else None
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
                      baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name,

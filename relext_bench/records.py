@@ -231,7 +231,7 @@ class Manifest:
     workers: int = 1
     report_name: str | None = field(default=None, metadata={"omit_none": False})
     reference: str | None = None
-    tuned: dict | None = field(default=None, metadata={"omit_none": False})
+    tuned: list[dict] | None = field(default=None, metadata={"omit_none": False})  # one entry per study
     preset: str | None = field(default=None, metadata={"omit_none": False})
     extra: dict = field(default_factory=dict)
 
@@ -242,6 +242,8 @@ class Manifest:
                    "train_config", "corpus_stats"))
         m.roles = [_read(RoleEntry, r, source, "role", ("name", "spec", "label", "key")) for r in m.roles]
         m.runs = [_read(RunEntry, r, source, "run", ("role", "partition", "seed", "key")) for r in m.runs]
+        if isinstance(m.tuned, dict):  # manifests from before several studies: one study
+            m.tuned = [m.tuned]
         return m
 
     def to_dict(self) -> dict:

@@ -203,3 +203,27 @@ def test_runs_of_the_earlier_standard_protocol_are_flagged(pairs, warned):
                     train_config={"max_epochs": 100}, test=Scores(0, 0, 0.5, 0, 0, 0, 0))
     text = "\n".join(warnings(Experiment("compare", manifest, {("cnn", None): Group("cnn", "cnn", [run])})))
     assert ("EACH RELATION COUNTED TWICE" in text) is warned
+
+
+def tuned_experiment(means: dict[str, float]):
+    from relext_bench.reporting.experiment import Experiment, Group
+
+    roles = [RoleEntry(name, "spec", name, name) for name in means]
+    manifest = Manifest(kind="compare", corpus_spec="c", corpus={"name": "c"}, protocol="standard",
+                        metric="micro_f1", seeds=[1, 2], partitions=["main"], roles=roles, runs=[],
+                        train_config={}, corpus_stats={})
+    groups = {(name, None): Group(name, name, finished=[
+        RunRecord("finished", {}, "main", seed, test=Scores(0, 0, f1 + d, 0, 0, 0, 0)) for seed, d in ((1, -0.01), (2, 0.01))])
+        for name, f1 in means.items()}
+    return Experiment("compare", manifest, groups)
+
+
+def test_a_tuned_comparison_says_whether_tuning_changed_the_ranking():
+    from relext_bench.reporting.sections import tuned_ranking
+
+    kept = tuned_experiment({"A": 0.6, "B": 0.5, "A (tuned)": 0.62, "B (tuned)": 0.55})
+    assert tuned_ranking(kept) == ["Ranking by mean test `micro_f1`: with defaults A > B; tuned A (tuned) > "
+                                   "B (tuned): tuning leaves the ranking as it was.", ""]
+    swapped = tuned_experiment({"A": 0.6, "B": 0.5, "A (tuned)": 0.61, "B (tuned)": 0.65})
+    assert "tuned B (tuned) > A (tuned): tuning changes the ranking." in tuned_ranking(swapped)[0]
+    assert tuned_ranking(tuned_experiment({"A": 0.6, "A (tuned)": 0.7})) == []  # one model: no ranking

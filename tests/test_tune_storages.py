@@ -50,13 +50,16 @@ def test_two_processes_complete_one_study_together(tmp_path, storage):  # noqa: 
     data = json.loads(next((out / "tune").glob("*.json")).read_text())
     assert data["best"]["number"] == study.best_trial.number and data["best"]["params"] == study.best_params
 
-    # compare --tuned takes the best parameters.
+    # compare --tuned runs the model with its defaults and with the best parameters.
     assert main(["compare", "--corpus", CORPUS, "--protocol", "paper", "--models", f"pcnn:{SMALL}", "--seeds", "1",
                  "--max-epochs", "1", "--tuned", data["study"], "--storage", storage, "--out", str(out),
                  "--reports", str(rep)]) == 0
+    roles = {r["name"]: r["key"] for r in json.loads((out / "compare.json").read_text())["roles"]}
+    assert set(roles) == {f"pcnn:{SMALL}", f"pcnn:{SMALL} (tuned)"}
     records = list(Store(out).records())
-    assert len(records) == 5  # one seed x 5 folds
+    assert len(records) == 10  # one seed x 5 folds, twice
     for record in records:
-        assert {k: record.model["params"][k] for k in study.best_params} == study.best_params
+        tuned = record.model["key"] == roles[f"pcnn:{SMALL} (tuned)"]
+        assert tuned == ({k: record.model["params"].get(k) for k in study.best_params} == study.best_params)
     text = (rep / "synth_zh-paper-compare.md").read_text()
-    assert "## Tuning" in text and "(tuned)" in text
+    assert "## Tuning: pcnn" in text and "(tuned)" in text

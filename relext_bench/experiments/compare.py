@@ -43,16 +43,20 @@ def role_for(text: str) -> Role:
 
 def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
-            progress: bool = True, reference: str | None = None, tuned: dict | None = None,
+            progress: bool = True, reference: str | None = None, tuned: list[dict] | None = None,
             preset: str | None = None, baseline_seeds: int | None = None, run: bool = True,
             report_name: str | None = None, scheduler: str | None = None) -> dict:
-    """`tuned`: {"study": name, "params": best parameters}, applied to every model spec
-    of the tuned model. `baseline_seeds`: the baselines run on the first that many
+    """`tuned`: studies, each {"study": name, "model": its model's name, "params": best
+    parameters}; every model spec of a tuned model runs twice, with its defaults and,
+    as "NAME (tuned)", with the study's parameters. `baseline_seeds`: the baselines run on the first that many
     seeds only (on CPU they cost up to three times a ye2019 run)."""
     roles = limit_baselines([role_for(m) for m in (models or DEFAULT_MODELS)], baseline_seeds)
-    if tuned:
-        roles = [Role(r.name + " (tuned)", r.spec.with_params(**tuned["params"]))
-                 if r.spec.name == tuned["model"] else r for r in roles]
+    for study in tuned or []:
+        models = [m["model"] for m in tuned]
+        if models.count(study["model"]) > 1:
+            raise UserError(f"--tuned: two studies tune {study['model']}; give one per model")
+        roles += [Role(r.name + " (tuned)", r.spec.with_params(**study["params"]), r.seeds)
+                  for r in roles if r.spec.name == study["model"] and not r.name.endswith(" (tuned)")]
     names = [r.name for r in roles]
     if reference is None:
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])

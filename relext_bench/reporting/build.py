@@ -39,8 +39,9 @@ def render(exp: Experiment, reports: Path, name: str) -> str:
         if figures.figure_per_run(exp, figure_dir / "f1_per_run.png"):
             lines += [f"![test {exp.metric} per run]({name}/f1_per_run.png)", ""]
         lines += sections.per_type_section(exp, exp.at(None))
-    if m.tuned and m.tuned.get("snapshot"):
-        lines += tuning_section(m.tuned["snapshot"], reports, name)
+    for k, t in enumerate(m.tuned or []):
+        if t.get("snapshot"):
+            lines += tuning_section(t["snapshot"], reports, name, k)
     lines += (sections.leak_section(exp) + sections.failed_section(exp) + sections.timing_section(exp)
               + sections.environment_section(exp))
     return "\n".join(lines).rstrip() + "\n"

@@ -88,9 +88,8 @@ def settings_section(exp: Experiment) -> list[str]:
         lines += ["Some models run on fewer seeds (`seeds` column): their across-seed tests are left out "
                   "where they have fewer than two runs, and the per-instance tests use the first seed both ran.", ""]
     lines += [table(rows, headers), ""]
-    if m.tuned:
-        t = m.tuned
-        lines += [f"`{t['model']}` uses the best parameters of study `{t['study']}`: "
+    for t in m.tuned or []:
+        lines += [f"`{t['model']} (tuned)` uses the best parameters of study `{t['study']}`: "
                   + ", ".join(f"{k}={v}" for k, v in t["params"].items()) + ".", ""]
     return lines
 
@@ -142,7 +141,26 @@ def results_section(exp: Experiment) -> list[str]:
             f"Test `{exp.metric}` in percent over finished runs (mean ± sd over seeds"
             + (" and folds" if len(exp.manifest.partitions) > 1 else "")
             + "; 95% CI: bootstrap of the mean; failed runs are not averaged in).", "",
-            table(main_rows(exp, exp.at(None)), ["model", "runs", "P", "R", "F1", "95% CI", "min", "max"]), ""]
+            table(main_rows(exp, exp.at(None)), ["model", "runs", "P", "R", "F1", "95% CI", "min", "max"]), ""] \
+        + tuned_ranking(exp)
+
+
+def tuned_ranking(exp: Experiment) -> list[str]:
+    """With tuned models beside their defaults: their order by mean test score, with
+    defaults and tuned, and whether tuning changed it."""
+    groups = exp.at(None)
+    twins = [(r, f"{r} (tuned)") for r in exp.roles() if f"{r} (tuned)" in groups and r in groups]
+    if len(twins) < 2 or any(not groups[name].finished for pair in twins for name in pair):
+        return []
+
+    def order(names):
+        return sorted(names, key=lambda n: -float(np.mean(groups[n].scores(exp.metric))))
+
+    before = order([d for d, _ in twins])
+    after = order([t for _, t in twins])
+    same = [t.removesuffix(" (tuned)") for t in after] == before
+    return [f"Ranking by mean test `{exp.metric}`: with defaults {' > '.join(before)}; tuned "
+            f"{' > '.join(after)}: tuning {'leaves the ranking as it was' if same else 'changes the ranking'}.", ""]
 
 
 def published_section(exp: Experiment) -> list[str]:

@@ -8,11 +8,13 @@ from relext_bench.reporting.figures import tuning_history
 from relext_bench.reporting.markdown import table
 
 
-def tuning_section(snapshot: dict, reports: Path, name: str) -> list[str]:
+def tuning_section(snapshot: dict, reports: Path, name: str, index: int = 0) -> list[str]:
+    """`index`: which of the report's studies (each gets its own history figure)."""
     trials = snapshot["trials"]
     states = {s: sum(t["state"] == s for t in trials) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
     metric = snapshot["attrs"].get("metric", "dev metric")
-    lines = ["## Tuning", "",
+    model = snapshot["attrs"].get("model", "")
+    lines = [f"## Tuning: {model.partition(':')[0]}", "",
              f"Study `{snapshot['study']}` ({snapshot['storage']}): model `{snapshot['attrs'].get('model')}`, "
              f"objective dev `{metric}` on {snapshot['attrs'].get('partition')}, TPE sampler (seeded), median "
              f"pruner on per-epoch dev scores, training seed {snapshot.get('train_seed', 1)}. Trials: "
@@ -28,8 +30,9 @@ def tuning_section(snapshot: dict, reports: Path, name: str) -> list[str]:
              len(t["intermediate"]), ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in t["params"].items())] for t in trials]
     lines += ["History:", "", table(rows, ["trial", "state", f"dev {metric}", "epochs", "parameters"]), ""]
-    if tuning_history(trials, reports / name / "tuning_history.png", metric):
-        lines += [f"![tuning history]({name}/tuning_history.png)", ""]
+    figure = "tuning_history.png" if index == 0 else f"tuning_history_{index + 1}.png"
+    if tuning_history(trials, reports / name / figure, metric):
+        lines += [f"![tuning history]({name}/{figure})", ""]
     return lines
 
 
