@@ -3,8 +3,8 @@
 The defaults are sized by what the published runs showed. ye2019 learns slowly: its dev
 F1 rises by a fraction of a point per epoch under epoch-to-epoch noise of one to three
 points, so with patience 5 some seeds stopped at a dev F1 7-16 points below other seeds
-(on CrossRE, 37 optimizer steps per epoch, most multitask runs stopped before epoch 12
-at dev F1 near 5, while two seeds that happened to continue reached 19-21 after epoch
+(on CrossRE, 37 optimizer steps per epoch, most multitask runs stopped by epoch 22
+at a best dev F1 of 5-10, while two seeds that happened to continue reached 19-21 after epoch
 45). A run now stops after `patience` epochs without improvement, but never before
 `min_steps` optimizer steps (the `min_steps` of PyTorch Lightning's Trainer), which a
 small corpus reaches only after many epochs and a large one within its first few.
