@@ -1,9 +1,10 @@
 """What every experiment shares: a plan of runs (model x partition x seed x negative
-ratio), a manifest naming them (`records.Manifest`), and local worker processes that
-run what the store does not have yet.
+ratio), a manifest naming them (`records.Manifest`), and a pool that runs what the store
+does not have yet: this process, local worker processes, or a Dask cluster (cluster.py).
 
-Each finished run is stored at once, keyed by corpus digest, protocol key, model spec,
-partition, seed and training settings; a run that fails is stored with its reason (and
+Workers only train and return records; this process stores each one as it comes back,
+keyed by corpus digest, protocol key, model spec, partition, seed and training
+settings. A run that fails, or whose worker dies, is stored with its reason (and
 reported as failed, never averaged in).
 """
 from __future__ import annotations
