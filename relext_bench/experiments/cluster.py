@@ -46,6 +46,7 @@ class Pool:
 
 class DaskPool(Pool):
     local = False  # each worker uses its own devices
+
     def __init__(self, client, cluster, corpus):
         slots = sum(client.nthreads().values())
         if not slots:

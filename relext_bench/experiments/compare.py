@@ -51,10 +51,11 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
     as "NAME (tuned)", with the study's parameters. `baseline_seeds`: the baselines run on the first that many
     seeds only (on CPU they cost up to three times a ye2019 run)."""
     roles = limit_baselines([role_for(m) for m in (models or DEFAULT_MODELS)], baseline_seeds)
+    tuned_models = [study["model"] for study in tuned or []]
+    twice = {m for m in tuned_models if tuned_models.count(m) > 1}
+    if twice:
+        raise UserError(f"--tuned: two studies tune {sorted(twice)[0]}; give one per model")
     for study in tuned or []:
-        models = [m["model"] for m in tuned]
-        if models.count(study["model"]) > 1:
-            raise UserError(f"--tuned: two studies tune {study['model']}; give one per model")
         roles += [Role(r.name + " (tuned)", r.spec.with_params(**study["params"]), r.seeds)
                   for r in roles if r.spec.name == study["model"] and not r.name.endswith(" (tuned)")]
     names = [r.name for r in roles]
