@@ -12,10 +12,10 @@ from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import get_protocol
-from relext_bench.records import Manifest, RoleEntry, RunRecord, Scores
+from relext_bench.records import InstanceCounts, Manifest, RoleEntry, RunRecord, Scores
 from relext_bench.reporting import build as report
 from relext_bench.reporting.experiment import Experiment, Group, load_experiment
-from relext_bench.reporting.sections import published_section
+from relext_bench.reporting.sections import published_section, sweep_section
 from relext_bench.significance import (
     approximate_randomization,
     count_metric,
@@ -216,3 +216,23 @@ def test_sweep_ratios_above_the_data_s_own_run_once_as_all(tmp_path, capsys):
                  "--reports", str(tmp_path / "rep")]) == 0
     assert "ratios 1000: at or above the training data's own negatives per positive" in capsys.readouterr().out
     assert sorted(str(r.neg_ratio) for r in Store(out).records()) == ["1.0", "None"]
+
+
+def test_the_sweep_report_gives_each_tagged_model_its_gain_over_its_untagged_twin():
+    specs = {"Baseline": "ye2019:tags=none,objective=ranking", "Baseline+MTL+Tag": "ye2019:tags=bio_typed,objective=multitask",
+             "cnn:tags=none": "cnn:tags=none", "cnn:tags=bio_typed": "cnn:tags=bio_typed"}
+    f1 = {("Baseline", 1.0): 0.50, ("Baseline+MTL+Tag", 1.0): 0.58, ("cnn:tags=none", 1.0): 0.52,
+          ("cnn:tags=bio_typed", 1.0): 0.55, ("Baseline", None): 0.52, ("Baseline+MTL+Tag", None): 0.61,
+          ("cnn:tags=none", None): 0.54}  # cnn with tags at "all" has not run
+    manifest = Manifest(kind="sweep", corpus_spec="x", corpus={"name": "x"}, protocol="standard", metric="micro_f1",
+                        seeds=[1], partitions=["main"], roles=[RoleEntry(n, s, n, n) for n, s in specs.items()],
+                        runs=[], train_config={}, corpus_stats={}, ratios=[1.0, None])
+    counts = InstanceCounts(train=20, dev=5, test=5, train_positives=10)
+    groups = {(role, ratio): Group(role, role, finished=[RunRecord("finished", {}, "main", 1, neg_ratio=ratio,
+                                                                   instances=counts, test=Scores(0, 0, v, 0, 0, 0, v))])
+              for (role, ratio), v in f1.items()}
+    text = "\n".join(sweep_section(Experiment("sweep", manifest, groups), None))
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if " over " in line and line.startswith("|")}
+    assert rows == {"Baseline+MTL+Tag over Baseline": ["+8.00", "+9.00"],
+                    "cnn:tags=bio_typed over cnn:tags=none": ["+3.00", "-"]}

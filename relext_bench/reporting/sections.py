@@ -9,6 +9,7 @@ import numpy as np
 
 from relext_bench import __version__, significance
 from relext_bench.experiments.published import PUBLISHED, SOURCE
+from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import mean_sd, metric_parts, pct, table
 from relext_bench.reporting.plan import PLAN
@@ -214,18 +215,36 @@ def sweep_section(exp: Experiment, figure: str | None) -> list[str]:
              "Training negatives subsampled (seeded, without replacement) to the negative:positive ratio; "
              f"dev and test data untouched. Test `{exp.metric}` in percent, mean ± sd over seeds.", "",
              table(rows, ["ratio", "actual train ratio", *roles]), ""]
-    if len(roles) >= 2:
-        a, b = roles[-1], roles[0]
+    pairs = tag_pairs(exp)
+    if pairs:
+        names = ["all" if ratio is None else f"{ratio:g}" for ratio in ratios]
         gains = []
-        for ratio in ratios:
-            g = exp.at(ratio)
-            if a in g and b in g and g[a].finished and g[b].finished:
-                gains.append(f"{'all' if ratio is None else f'{ratio:g}'}: "
-                             f"{100 * (g[a].scores(exp.metric).mean() - g[b].scores(exp.metric).mean()):+.2f}")
-        lines += [f"Gain of {a} over {b} by ratio (points): " + "; ".join(gains) + ".", ""]
+        for tagged, plain in pairs:
+            row = [f"{tagged} over {plain}"]
+            for ratio in ratios:
+                g = exp.at(ratio)
+                done = tagged in g and plain in g and g[tagged].finished and g[plain].finished
+                row.append(f"{100 * (g[tagged].scores(exp.metric).mean() - g[plain].scores(exp.metric).mean()):+.2f}"
+                           if done else "-")
+            gains.append(row)
+        lines += ["Gain from the tags at each ratio (difference of the mean test scores, points):", "",
+                  table(gains, ["", *names]), ""]
     if figure:
         lines += [f"![F1 against the negative:positive ratio]({figure})", ""]
     return lines
+
+
+def tag_pairs(exp: Experiment) -> list[tuple[str, str]]:
+    """Each model with entity tags, paired with the first model of the same architecture
+    without them (Baseline+MTL+Tag with Baseline, `cnn:tags=bio_typed` with `cnn:tags=none`)."""
+    specs = {r.name: parse_model_spec(r.spec) for r in exp.manifest.roles}
+    pairs = []
+    for name, spec in specs.items():
+        if spec.tags != "none":
+            plain = next((n for n, s in specs.items() if s.name == spec.name and s.tags == "none"), None)
+            if plain:
+                pairs.append((name, plain))
+    return pairs
 
 
 def leak_section(exp: Experiment) -> list[str]:
