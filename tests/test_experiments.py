@@ -236,3 +236,16 @@ def test_the_sweep_report_gives_each_tagged_model_its_gain_over_its_untagged_twi
             for line in text.splitlines() if " over " in line and line.startswith("|")}
     assert rows == {"Baseline+MTL+Tag over Baseline": ["+8.00", "+9.00"],
                     "cnn:tags=bio_typed over cnn:tags=none": ["+3.00", "-"]}
+
+
+def test_a_corpus_with_only_a_comparison_gets_the_claims_its_variants_decide(tmp_path):
+    from relext_bench.reporting.claims import CLAIMS, claims_table, corpus_results, decide
+
+    compare(CORPUS, "standard", ["ye2019:tags=none,objective=multitask", "ye2019:tags=bio_typed,objective=multitask"],
+            seeds=2, out=str(tmp_path), cfg=CFG, progress=False)
+    name, link, results = corpus_results(tmp_path)
+    assert (name, link) == ("synth_zh", "synth_zh-standard-compare.md#results")
+    assert set(results) == {("Baseline+MTL+Tag", "Baseline+MTL")}
+    assert decide(CLAIMS[0], results)[0] in ("holds", "fails", "inconclusive")
+    assert decide(CLAIMS[3], results) == ("not run", [])
+    assert "(synth_zh-standard-compare.md#results)" in claims_table([(name, link, results)])

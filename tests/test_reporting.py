@@ -183,7 +183,7 @@ def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
                ("cr_cnn+Tag", "cr_cnn"): compared(float("nan"))}  # cr_cnn+Tag has no finished run
     assert decide(CLAIMS[1], results) == ("inconclusive", [results[("cnn+Tag", "cnn")],
                                                             results[("pcnn+Tag", "pcnn")]])
-    text = claims_table([("chisiec", "chisiec-standard-ablate.md", results)])
+    text = claims_table([("chisiec", "chisiec-standard-ablate.md#ablation", results)])
     assert "| tags help ye2019" in text and "[holds](chisiec-standard-ablate.md#ablation) (+6.20, p 0.01)" in text
     assert "[inconclusive](chisiec-standard-ablate.md#ablation) (+1.00, p 0.4)" in text
     assert "not run" in text  # no random-tag control in these results

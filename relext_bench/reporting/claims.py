@@ -1,6 +1,7 @@
 """The paper's claims, corpus by corpus: each claim is decided by one or more of an
 ablation's comparisons (`plan.ablation_pairs`), with the same tests and Holm family as
-the ablation report, and written as a table into reports/README.md between the
+the ablation report (a corpus with only a comparison: the pairs among its variants, so
+some claims are "not run" there), and written as a table into reports/README.md between the
 markers `<!-- claims -->` and `<!-- /claims -->` (`relext-bench claims`).
 
 A comparison of A against B (A the variant the claim says is better):
@@ -81,22 +82,30 @@ def cell(verdict: str, found: list[dict], link: str) -> str:
 
 
 def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
-    """(corpus name, report file, results by pair) of the ablation in a results directory."""
+    """(corpus name, link to the report section, results by pair) of the experiment in a
+    results directory that decides the claims: its ablation, or, for a corpus with only a
+    comparison, the comparison holding most of the ablation's pairs (the paper's four
+    variants decide "tags help ye2019" and "MTL helps"; the other claims are "not run")."""
     store = Store(directory)
-    ids = [i for i, m in store.manifests().items() if m.kind == "ablate"]
-    if not ids:
-        raise UserError(f"{directory}: no ablation manifest (run `relext-bench ablate` with --out {directory})")
-    exp = load_experiment(directory, ids[0])
+    manifests = store.manifests()
+    ablations = [i for i, m in manifests.items() if m.kind == "ablate"]
+    if ablations:
+        exp, anchor = load_experiment(directory, ablations[0]), "ablation"
+    else:
+        compares = [load_experiment(directory, i) for i, m in manifests.items() if m.kind == "compare"]
+        if not compares:
+            raise UserError(f"{directory}: no ablation or comparison manifest "
+                            f"(run `relext-bench ablate` with --out {directory})")
+        exp, anchor = max(compares, key=lambda e: len(ablation_pairs(e.at(None)))), "results"
     groups = exp.at(None)
     results = {(r["a"], r["b"]): r for r in compare_all(exp, ablation_pairs(groups), groups)}
-    return exp.manifest.corpus["name"], f"{report_name(exp)}.md", results
+    return exp.manifest.corpus["name"], f"{report_name(exp)}.md#{anchor}", results
 
 
 def claims_table(corpora: list[tuple[str, str, dict]], plan: TestPlan = PLAN) -> str:
     rows = []
     for claim in CLAIMS:
-        rows.append([claim.name] + [cell(*decide(claim, results, plan), f"{report}#ablation")
-                                    for _, report, results in corpora])
+        rows.append([claim.name] + [cell(*decide(claim, results, plan), link) for _, link, results in corpora])
     return table(rows, ["claim", *(name for name, _, _ in corpora)])
 
 
@@ -107,8 +116,9 @@ def write_claims(directories: list[str | Path], readme: str | Path) -> Path:
     if START not in text or END not in text:
         raise UserError(f"{readme}: no {START} ... {END} block to write the claims table into")
     corpora = [corpus_results(d) for d in directories]
-    body = ("Cells: the verdict (linked to the ablation that decides it), then ΔF1 in points and the "
-            "Holm-adjusted Welch p of each comparison it rests on; the rules are in "
+    body = ("Cells: the verdict (linked to the ablation that decides it, or to the comparison where a corpus "
+            "has no ablation), then ΔF1 in points and the Welch p of each comparison it rests on, "
+            "Holm-adjusted across that experiment's pairs; the rules are in "
             "`relext_bench/reporting/claims.py` (holds: significant and in the claimed direction; "
             "fails: the other variant is almost stochastically at least as good, or the gain is below "
             "the bar; inconclusive otherwise).\n\n" + claims_table(corpora))
