@@ -182,6 +182,20 @@ TUNE = ["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"pcnn:{SM
         "--threads", "1"]
 
 
+@pytest.mark.parametrize("min_steps, state", [(0, "PRUNED"), (10**6, "COMPLETE")])
+def test_a_trial_is_pruned_only_once_the_stopping_rule_would_let_it_stop(tmp_path, monkeypatch, min_steps, state):
+    import json
+
+    import optuna
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)  # a pruner that always says stop
+    assert main([*TUNE, "--trials", "2", "--min-steps", str(min_steps), "--out", str(tmp_path),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    trials = json.loads(next((tmp_path / "tune").glob("*.json")).read_text())["trials"]
+    assert [t["state"] for t in trials] == [state, state]
+    assert all(len(t["intermediate"]) == (1 if state == "PRUNED" else 2) for t in trials)
+
+
 def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):
     assert main(["tune", "--corpus", CORPUS, "--model", "pcnn", "--storage", "postgresql://me:s3cret@dbhost/studies",
                  "--out", str(tmp_path)]) == 2

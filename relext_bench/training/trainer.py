@@ -207,12 +207,13 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
               cfg: TrainConfig = TrainConfig(), device: str | None = None, extra: dict | None = None,
-              neg_ratio: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
+              neg_ratio: float | None = None, on_epoch: Callable[[int, int, float], None] | None = None) -> dict:
     """Trains and evaluates one run; returns its record (a failure is a record too), in
     the JSON form of `relext_bench.records.RunRecord`, which checks it.
 
     `neg_ratio` subsamples the training negatives to that many per positive (dev and
-    test untouched). `on_epoch(epoch, dev_metric)` is called after every epoch; an
+    test untouched). `on_epoch(epoch, steps, dev_metric)` is called after every epoch
+    (`steps`: optimizer steps so far); an
     exception it raises (a tuner's pruning signal) ends the run and propagates."""
     spec = spec.resolved()
     if cfg.threads:
@@ -284,7 +285,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
                           "train_instances_per_s": seen / train_s if train_s else None})
             bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", dev=f"{dev_metric:.3f}")
             if on_epoch is not None:
-                on_epoch(epoch, dev_metric)
+                on_epoch(epoch, steps, dev_metric)
             score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
             if stopper.improved(epoch, score):
                 best_state = copy.deepcopy(model.state_dict())
