@@ -17,7 +17,9 @@ def tuning_section(snapshot: dict, reports: Path, name: str, index: int = 0) -> 
     lines = [f"## Tuning: {model.partition(':')[0]}", "",
              f"Study `{snapshot['study']}` ({snapshot['storage']}): model `{snapshot['attrs'].get('model')}`, "
              f"objective dev `{metric}` on {snapshot['attrs'].get('partition')}, TPE sampler (seeded), median "
-             f"pruner on per-epoch dev scores, training seed {snapshot.get('train_seed', 1)}. Trials: "
+             "pruner on per-epoch dev scores (from the fifth trial, and only once a trial has trained the "
+             "stopping rule's minimum steps; a pruned trial's score is its last epoch's), "
+             f"training seed {snapshot.get('train_seed', 1)}. Trials: "
              + ", ".join(f"{v} {k.lower()}" for k, v in states.items() if v)
              + f"; {len({t['pid'] for t in trials if t['pid']})} process(es) took part.", "",
              table([[k, v] for k, v in snapshot["search_space"].items()], ["parameter", "search space"]), ""]
