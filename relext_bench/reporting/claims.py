@@ -92,11 +92,13 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
     if ablations:
         exp, anchor = load_experiment(directory, ablations[0]), "ablation"
     else:
-        compares = [load_experiment(directory, i) for i, m in manifests.items() if m.kind == "compare"]
+        compares = [i for i, m in manifests.items() if m.kind == "compare"]
         if not compares:
             raise UserError(f"{directory}: no ablation or comparison manifest "
                             f"(run `relext-bench ablate` with --out {directory})")
-        exp, anchor = max(compares, key=lambda e: len(ablation_pairs(e.at(None)))), "results"
+        # Chosen by the roles its manifest names; only that experiment's records are read.
+        best = max(compares, key=lambda i: len(ablation_pairs({r.name for r in manifests[i].roles})))
+        exp, anchor = load_experiment(directory, best), "results"
     groups = exp.at(None)
     results = {(r["a"], r["b"]): r for r in compare_all(exp, ablation_pairs(groups), groups)}
     return exp.manifest.corpus["name"], f"{report_name(exp)}.md#{anchor}", results

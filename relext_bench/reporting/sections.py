@@ -202,14 +202,16 @@ def per_type_section(exp: Experiment, groups: dict[str, Group]) -> list[str]:
 def sweep_section(exp: Experiment, figure: str | None) -> list[str]:
     ratios = exp.manifest.ratios
     roles = exp.roles()
+    names = ["all" if ratio is None else f"{ratio:g}" for ratio in ratios]
+    at = {ratio: exp.at(ratio) for ratio in ratios}
     rows = []
-    for ratio in ratios:
-        groups = exp.at(ratio)
+    for name, ratio in zip(names, ratios):
+        groups = at[ratio]
         runs = [r for g in groups.values() for r in g.finished]
         actual = [r.instances.train - r.instances.train_positives for r in runs]
         pos = [r.instances.train_positives for r in runs]
         real_ratio = f"{np.mean(actual) / np.mean(pos):.2f}" if pos else "-"
-        rows.append([("all" if ratio is None else f"{ratio:g}"), real_ratio]
+        rows.append([name, real_ratio]
                     + [mean_sd(groups[r].scores(exp.metric)) if r in groups else "-" for r in roles])
     lines = ["## Imbalance sweep", "",
              "Training negatives subsampled (seeded, without replacement) to the negative:positive ratio; "
@@ -217,12 +219,10 @@ def sweep_section(exp: Experiment, figure: str | None) -> list[str]:
              table(rows, ["ratio", "actual train ratio", *roles]), ""]
     pairs = tag_pairs(exp)
     if pairs:
-        names = ["all" if ratio is None else f"{ratio:g}" for ratio in ratios]
         gains = []
         for tagged, plain in pairs:
             row = [f"{tagged} over {plain}"]
-            for ratio in ratios:
-                g = exp.at(ratio)
+            for g in at.values():
                 done = tagged in g and plain in g and g[tagged].finished and g[plain].finished
                 row.append(f"{100 * (g[tagged].scores(exp.metric).mean() - g[plain].scores(exp.metric).mean()):+.2f}"
                            if done else "-")
