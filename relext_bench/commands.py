@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 
@@ -302,9 +303,12 @@ def tune(args) -> int:
     default_out(args)
     summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
                    train_config(args), seed=args.seed, reports=args.reports, report_name=args.name)
+    if math.isnan(summary["best_value"]):  # every finished trial was pruned
+        best = "no trial has completed yet, so there are no best parameters"
+    else:
+        best = f"best dev {summary['metric']} {summary['best_value']:.4f} with {summary['best_params']}"
     print(f"study {summary['study']} ({summary['storage']}): {summary['finished']} finished trials "
-          f"({summary['pruned']} pruned, {summary['ran']} run now); best dev {summary['metric']} "
-          f"{summary['best_value']:.4f} with {summary['best_params']}")
+          f"({summary['pruned']} pruned, {summary['ran']} run now); {best}")
     print(f"report: {summary['report']}")
     return 0
 

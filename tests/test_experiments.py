@@ -183,7 +183,8 @@ TUNE = ["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"pcnn:{SM
 
 
 @pytest.mark.parametrize("min_steps, state", [(0, "PRUNED"), (10**6, "COMPLETE")])
-def test_a_trial_is_pruned_only_once_the_stopping_rule_would_let_it_stop(tmp_path, monkeypatch, min_steps, state):
+def test_a_trial_is_pruned_only_once_the_stopping_rule_would_let_it_stop(tmp_path, monkeypatch, capsys, min_steps,
+                                                                          state):
     import json
 
     import optuna
@@ -194,6 +195,8 @@ def test_a_trial_is_pruned_only_once_the_stopping_rule_would_let_it_stop(tmp_pat
     trials = json.loads(next((tmp_path / "tune").glob("*.json")).read_text())["trials"]
     assert [t["state"] for t in trials] == [state, state]
     assert all(len(t["intermediate"]) == (1 if state == "PRUNED" else 2) for t in trials)
+    out = capsys.readouterr().out
+    assert ("no trial has completed yet" in out) == (state == "PRUNED") and "nan" not in out
 
 
 def test_a_bad_storage_is_one_clear_line_without_the_password(tmp_path, capsys):
