@@ -52,7 +52,7 @@ def figure_per_run(exp: Experiment, path: Path) -> bool:
 def figure_sweep(exp: Experiment, path: Path) -> bool:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    plotted = False
+    plotted, ticks = False, set()
     for role in exp.roles():
         xs, ys, es = [], [], []
         for ratio in exp.manifest.ratios:
@@ -70,10 +70,13 @@ def figure_sweep(exp: Experiment, path: Path) -> bool:
             ax.errorbar(np.array(xs)[order], np.array(ys)[order], yerr=np.array(es)[order], marker="o",
                         capsize=3, label=role)
             plotted = True
+            ticks.update(round(x, 2) for x in xs)
     if not plotted:
         plt.close(fig)
         return False
     ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])  # the measured ratios, not powers of ten
     ax.set_xlabel("training negatives per positive (log scale; rightmost = all)")
     ax.set_ylabel(f"test {exp.metric} (%)")
     ax.legend(fontsize=8)
