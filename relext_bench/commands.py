@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 
@@ -303,7 +302,7 @@ def tune(args) -> int:
     default_out(args)
     summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
                    train_config(args), seed=args.seed, reports=args.reports, report_name=args.name)
-    if math.isnan(summary["best_value"]):  # every finished trial was pruned
+    if summary["best_value"] is None:  # every finished trial was pruned
         best = "no trial has completed yet, so there are no best parameters"
     else:
         best = f"best dev {summary['metric']} {summary['best_value']:.4f} with {summary['best_params']}"

@@ -199,7 +199,7 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     complete = any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))  # pruned ones have no best
     summary = {"study": name, "storage": public_url(storage), "ran": ran, "finished": _finished(study),
                "pruned": sum(t.state == TrialState.PRUNED for t in study.trials), "metric": protocol.metric,
-               "best_value": study.best_value if complete else math.nan,
+               "best_value": study.best_value if complete else None,
                "best_params": study.best_params if complete else {}, "snapshot": str(snapshot)}
     if reports is not None:
         summary["report"] = str(write_report(read_record(snapshot), Path(reports), report_name))
