@@ -6,7 +6,7 @@ import argparse
 import math
 import re
 
-NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
+from relext_bench.specs import NAME_CHARS
 
 
 def report_name(text: str) -> str:

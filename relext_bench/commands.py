@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
 from tabulate import tabulate
 
-from relext_bench.argtypes import NAME_CHARS, positive_float
+from relext_bench.argtypes import positive_float
 from relext_bench.errors import UserError
 from relext_bench.specs import parse_items, parse_pairs
 from relext_bench.training.stopping import MAX_EPOCHS
@@ -102,6 +101,8 @@ def train(args) -> int:
     from pathlib import Path
 
     from relext_bench.data import registry
+    from relext_bench.experiments.runner import settings
+    from relext_bench.experiments.store import run_key
     from relext_bench.files import check_writable, write_or_keep
     from relext_bench.models.spec import ModelSpec, check_buildable
     from relext_bench.protocols import get_protocol
@@ -129,9 +130,12 @@ def train(args) -> int:
                       patience=args.patience, min_steps=args.min_steps, device=args.device,
                       embeddings=args.embeddings)
     check_writable(args.out)
+    # Named by the full run key (corpus digest, protocol, model, partition, seed, training
+    # settings), as the experiments' store keys its runs: two different runs never share a file.
+    key = run_key(corpus.digest, protocol.key(corpus), spec.key(), partition.name, args.seed, settings(cfg, None))
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
-    out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-{spec.key()}-seed{args.seed}.json"
-    write_or_keep(out, record)
+    out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-seed{args.seed}-{key}.json"
+    write_or_keep(out, record | {"key": key})
     if corpus.synthetic:
         print("SYNTHETIC corpus (generated, not real data)")
     if record["status"] != "finished":
@@ -222,18 +226,17 @@ def finish(args, kind: str, result: dict) -> int:
 def default_out(args) -> None:
     """Fills in what the experiment commands leave open (parents share argument
     objects, so per-command defaults are set here, not in the parsers)."""
-    from relext_bench.data.registry import parse_spec
+    from relext_bench.data.registry import parse_spec, slug
+    from relext_bench.experiments.runner import load_corpus
 
     args.corpus = args.corpus or "synth_zh"
     args.protocol = args.protocol or "standard"
     if getattr(args, "scheduler", None) and args.workers:
         raise UserError("--workers and --scheduler: give one (local:N starts N Dask workers here)")
     args.workers = args.workers or 1
-    if args.out is None:
-        name, options = parse_spec(args.corpus)
-        options.pop("path", None)  # --format dygie --path: no directories in the name
-        suffix = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
-        args.out = "results/" + re.sub(f"[^{NAME_CHARS}]+", "_", f"{name}{suffix}-{args.protocol}")
+    if args.out is None:  # results/CORPUS-PROTOCOL; the user's data by its name and digest
+        digest = load_corpus(args.corpus).digest if "path" in parse_spec(args.corpus)[1] else ""
+        args.out = f"results/{slug(args.corpus, digest)}-{args.protocol}"
 
 
 def compare(args) -> int:

@@ -2,7 +2,9 @@
 
 All scores are over the positive labels only, as in RE evaluation:
 - micro P/R/F1: counts summed over positive labels (the standard protocol's metric);
-- macro F1: the unweighted mean of per-label F1;
+- macro F1: the unweighted mean of per-label F1 over the positive labels present in
+  the gold labels or the predictions (a label that neither holds is not averaged in
+  as 0; scikit-learn's `average="macro"` with `labels` = those present);
 - weighted P/R/F1: per-label scores weighted by gold support (scikit-learn's
   `average="weighted"` over the positive labels: the paper's script's metric);
 - identification P/R/F1: relation vs Other, whatever the type.
@@ -44,9 +46,10 @@ def scores_from_counts(c: np.ndarray) -> dict[str, float]:
     support = pos[:, 0] + pos[:, 2]
     weights = support / support.sum() if support.sum() else np.zeros(len(pos))
     weighted = per.T @ weights if len(pos) else np.zeros(3)
+    present = pos.sum(axis=1) > 0  # in gold or predicted: tp + fp + fn > 0
     return {
         "micro_p": micro[0], "micro_r": micro[1], "micro_f1": micro[2],
-        "macro_f1": float(per[:, 2].mean()) if len(pos) else 0.0,
+        "macro_f1": float(per[present, 2].mean()) if present.any() else 0.0,
         "weighted_p": float(weighted[0]), "weighted_r": float(weighted[1]),
         "weighted_f1": float(weighted[2]),
     }

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from relext_bench.errors import UserError
 
+NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
+
 
 def parse_items(text: str, what: str, verbatim_last: str | None = None) -> dict[str, str]:
     """`k=v,k2=v2` -> {k: v, k2: v2}. `verbatim_last`: a key whose value runs to the end

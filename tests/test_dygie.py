@@ -1,6 +1,7 @@
 """DyGIE++ JSON: document-level token indices to sentences, splits from files."""
 import json
 
+import numpy as np
 import pytest
 
 from relext_bench.cli import main
@@ -68,7 +69,8 @@ def test_experiments_run_on_the_users_data(data, tmp_path, capsys):
     manifest = json.loads((out / "compare.json").read_text())
     assert manifest["corpus_spec"] == f"dygie:path={data}" and manifest["corpus"]["name"] == "dygie"
     assert manifest["corpus"]["synthetic"] is False
-    assert [p.name for p in reports.glob("*.md")] == ["dygie-standard-compare.md"]
+    digest = manifest["corpus"]["digest"][:8]  # the user's data: named by folder and digest
+    assert [p.name for p in reports.glob("*.md")] == [f"dygie-{data.name}-{digest}-standard-compare.md"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -176,3 +178,94 @@ def test_any_input_loads_or_is_counted_never_a_traceback(tmp_path, lines):
                                                              "skipped: JSON nested too deeply"))
     nonblank = sum(1 for line in lines if line.replace(b"\n", b" ").strip())
     assert kept + skipped == nonblank  # every line is a document or a counted skip
+
+
+# ---- nothing silently wrong on the user's data --------------------------------------------------
+
+def work_doc(key, names):
+    """Sentences 'A works for B .': every relation WORK, Arg-1 on the left."""
+    sentences, ner, relations, offset = [], [], [], 0
+    for a, b in names:
+        sentences.append([a, "works", "for", b, "."])
+        ner.append([[offset, offset, "PER"], [offset + 3, offset + 3, "ORG"]])
+        relations.append([[offset, offset, offset + 3, offset + 3, "WORK"]])
+        offset += 5
+    return {"doc_key": key, "sentences": sentences, "ner": ner, "relations": relations}
+
+
+def work_folder(folder, variant=""):
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [("Ann", "Acme"), ("Bob", "Bayer"), ("Cid", "Corp"), ("Dan", "Dell")]
+    for split, keys in (("train", "abcdef"), ("dev", "g"), ("test", "h")):
+        docs = [work_doc(k + variant, names) for k in keys]
+        (folder / f"{split}.json").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    return folder
+
+
+@pytest.mark.slow
+def test_macro_f1_of_a_run_averages_only_the_labels_present(tmp_path, capsys):
+    """Every relation is WORK(e1,e2): WORK(e2,e1) is in no gold label and (once learned) in
+    no prediction, so it is not averaged in as a zero."""
+    from sklearn.metrics import f1_score
+
+    data = work_folder(tmp_path / "work")
+    argv = ["train", "--format", "dygie", "--path", str(data), "--model", "cnn", "--max-epochs", "15",
+            "--min-steps", "1", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    (path,) = (tmp_path / "out").glob("*.json")
+    record = json.loads(path.read_text())
+    from relext_bench.records import unpack_labels
+
+    gold, pred = (np.asarray(unpack_labels(record["predictions"][k])) for k in ("test_gold", "test_pred"))
+    present = sorted((set(gold) | set(pred)) - {0})
+    assert record["labels"][1:] == ["WORK(e1,e2)", "WORK(e2,e1)"]
+    assert record["test"]["macro_f1"] == pytest.approx(f1_score(gold, pred, labels=present, average="macro"))
+    if set(pred) <= {0, 1}:  # WORK(e2,e1) neither gold nor predicted
+        assert record["test"]["macro_f1"] == pytest.approx(record["test"]["per_label"]["WORK(e1,e2)"]["f1"])
+
+
+@pytest.mark.slow
+def test_train_records_of_different_runs_never_overwrite_each_other(tmp_path, capsys):
+    a, b = work_folder(tmp_path / "a"), work_folder(tmp_path / "b", variant="x")
+    out = tmp_path / "out"
+    common = ["--model", "cnn", "--max-epochs", "1", "--min-steps", "0", "--out", str(out)]
+    assert main(["train", "--format", "dygie", "--path", str(a), *common]) == 0
+    assert main(["train", "--format", "dygie", "--path", str(b), "--lr", "0.01", *common]) == 0
+    assert main(["train", "--format", "dygie", "--path", str(a), "--lr", "0.01", *common]) == 0
+    records = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    assert len(records) == 3 and len({r["key"] for r in records}) == 3
+    assert len({(r["corpus"]["digest"], r["train_config"]["lr"]) for r in records}) == 3
+    assert len({r["corpus"]["digest"] for r in records}) == 2
+
+
+@pytest.mark.slow
+def test_default_results_and_reports_of_two_data_sets_do_not_collide(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    a, b = work_folder(tmp_path / "mine"), work_folder(tmp_path / "other" / "mine", variant="x")
+    common = ["--models", "cnn", "--seeds", "1", "--max-epochs", "1", "--min-steps", "0"]
+    assert main(["compare", "--format", "dygie", "--path", str(a), *common]) == 0
+    assert main(["compare", "--format", "dygie", "--path", str(b), *common]) == 0
+    outs = sorted(p.parent for p in (tmp_path / "results").glob("*/compare.json"))
+    reports = sorted(p.name for p in (tmp_path / "reports").glob("*.md"))
+    assert len(outs) == 2 and len(reports) == 2
+    digests = {json.loads((o / "compare.json").read_text())["corpus"]["digest"][:8] for o in outs}
+    assert all(any(d in o.name for d in digests) and o.name.startswith("dygie-mine-") for o in outs)
+    assert all(r.startswith("dygie-mine-") and r.endswith("-standard-compare.md") for r in reports)
+
+
+def test_a_span_annotated_twice_is_kept_once_and_counted(tmp_path):
+    from relext_bench.data.instances import builder_for
+    from relext_bench.protocols import get_protocol
+
+    d = work_doc("a", [("Ann", "Acme")])
+    d["ner"][0].insert(1, [0, 0, "PER"])  # Ann annotated twice
+    d["relations"][0].append([0, 0, 3, 3, "WORK"])  # and the relation once per copy
+    corpus = load_dygie(write(tmp_path, "train.json", json.dumps(d).encode() + b"\n"))
+    assert corpus.skipped["skipped: duplicate entity span (the first kept)"] == 1
+    assert any("train.json:1 sentence 0 entity 1" in n for n in corpus.notes)
+    (sentence,) = corpus.documents[0].sentences
+    assert [(m.start, m.end) for m in sentence.entities] == [(0, 1), (3, 4)]
+    policy = get_protocol("standard").policy
+    builder = builder_for(corpus, policy, [sentence])
+    built = builder.build([sentence])
+    assert len(built) == 1 and [builder.labels[i] for i in built.labels] == ["WORK(e1,e2)"]

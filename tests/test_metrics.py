@@ -45,3 +45,20 @@ def test_counts_are_sufficient_statistics():
 def test_signature_names_the_metric():
     sig = evaluate([0, 1], [0, 1], ["Other", "x"])["signature"]
     assert sig["micro_f1"].startswith("metric:micro_f1|labels:1+Other") and sig["micro_f1"] != sig["weighted_f1"]
+
+
+@pytest.mark.parametrize("gold, pred", [
+    ([1, 1, 0, 0], [1, 1, 0, 0]),          # one label of three present, all right: 1.0 (was 1/3)
+    ([1, 1, 0, 0], [1, 0, 0, 2]),          # a label only predicted counts (F1 0)
+    ([0, 3, 3, 0], [0, 3, 0, 0]),          # a label only in gold counts
+    ([1, 2, 3, 0, 0], [1, 2, 0, 0, 0]),    # every label present
+])
+def test_macro_f1_averages_the_labels_present_in_gold_or_predictions(gold, pred):
+    gold, pred = np.array(gold), np.array(pred)
+    present = sorted((set(gold) | set(pred)) - {0})
+    expected = f1_score(gold, pred, labels=present, average="macro", zero_division=0)
+    assert evaluate(gold, pred, ["Other", "A", "B", "C"])["macro_f1"] == pytest.approx(expected)
+
+
+def test_macro_f1_with_no_positive_label_anywhere_is_zero():
+    assert evaluate([0, 0], [0, 0], ["Other", "A"])["macro_f1"] == 0.0

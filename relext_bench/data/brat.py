@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from relext_bench.data.model import EntityMention, RelationMention, Sentence
+from relext_bench.data.model import EntityMention, RelationMention, Sentence, first_of_each_span
 from relext_bench.data.problems import Problems
 
 T_LINE = re.compile(r"^T(\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
@@ -166,13 +166,24 @@ def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: 
             else:
                 problems.note("extent crosses a sentence boundary (head kept)", f"{where} {tid}")
         placed[tid] = (si, EntityMention(f"{doc_id}:{tid}", cover[0][1], cover[-1][1] + 1, etype, subtype, ext))
+    # A span annotated twice is kept once (the first); relations naming a copy name the kept one.
+    kept: dict[int, list[EntityMention]] = {}
+    for si, m in placed.values():
+        kept.setdefault(si, []).append(m)
+    by_id = {}
+    for si in kept:
+        kept[si], alias = first_of_each_span(kept[si], lambda m: problems.skip(
+            "duplicate entity span (the first kept)", f"{where} {m.id.removeprefix(doc_id + ':')}"))
+        by_id |= {m.id: (si, m) for m in kept[si]}
+        by_id |= {copy: by_id[first] for copy, first in alias.items()}
+    placed = {tid: by_id[m.id] for tid, (_, m) in placed.items()}
     rels: dict[int, list[RelationMention]] = {}
     for rid, rtype, a, b, *rest in doc.relations:
         if a not in placed or b not in placed:
             problems.skip("relation argument not placed in a sentence", f"{where} {rid}")
         elif placed[a][0] != placed[b][0]:
             problems.skip("relation crosses sentences", f"{where} {rid}")
-        elif a == b:
+        elif placed[a][1].id == placed[b][1].id:
             problems.skip("relation from a mention to itself", f"{where} {rid}")
         else:
             rels.setdefault(placed[a][0], []).append(RelationMention(
@@ -181,7 +192,7 @@ def to_sentences(doc_id: str, text: str, doc: BratDoc, language: str, problems: 
     for si, toks in enumerate(tokens_of):
         if not toks:
             continue
-        mentions = tuple(m for s, m in placed.values() if s == si)
+        mentions = tuple(kept.get(si, ()))
         sentences.append(Sentence(f"{doc_id}:s{si}", tuple(text[s:e] for s, e in toks), tuple(toks),
                                   tuple(sorted(mentions, key=lambda m: (m.start, m.end, m.id))),
                                   tuple(rels.get(si, ()))))

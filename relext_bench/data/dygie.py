@@ -17,7 +17,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
+from relext_bench.data.model import (
+    Corpus,
+    Document,
+    EntityMention,
+    RelationMention,
+    Sentence,
+    first_of_each_span,
+)
 from relext_bench.data.problems import Problems
 from relext_bench.data.public import spaced_offsets
 from relext_bench.data.schema import SYMMETRIC_RELATION_TYPES
@@ -106,15 +113,16 @@ def _document(obj: dict, where: str, problems: Problems) -> Document:
         tokens = [str(t) for t in tokens]
         sid = f"{key}:s{k}"
         n = len(tokens)
-        ents, by_span = [], {}
+        ents = []
         for j, (a, b, label) in enumerate(ners[k] if k < len(ners) else []):
             s, e = int(a) - offset, int(b) - offset + 1
             if not 0 <= s < e <= n:
                 problems.skip("entity span outside its sentence", f"{where} sentence {k} entity {j}")
                 continue
-            m = EntityMention(f"{sid}:e{j}", s, e, str(label))
-            ents.append(m)
-            by_span.setdefault((s, e), m.id)
+            ents.append(EntityMention(f"{sid}:e{j}", s, e, str(label)))
+        ents, _ = first_of_each_span(ents, lambda m, k=k: problems.skip(
+            "duplicate entity span (the first kept)", f"{where} sentence {k} entity {m.id.rsplit(':e', 1)[1]}"))
+        by_span = {(m.start, m.end): m.id for m in ents}
         relations = []
         for j, (a1, b1, a2, b2, label, *_) in enumerate(rels[k] if k < len(rels) else []):
             x = by_span.get((int(a1) - offset, int(b1) - offset + 1))

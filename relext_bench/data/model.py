@@ -30,6 +30,22 @@ class EntityMention:
         return (self.start, self.end)
 
 
+def first_of_each_span(mentions, skip) -> tuple[list[EntityMention], dict[str, str]]:
+    """One mention per span, the first: a span annotated twice would otherwise make one
+    pair both a relation and Other, and pair a mention with its copy. `skip(mention)`
+    counts each dropped copy; returns the kept mentions and, for each dropped id, the
+    id of the mention kept in its place (relations naming the copy move to it)."""
+    kept, first, alias = [], {}, {}
+    for m in mentions:
+        if (m.start, m.end) in first:
+            alias[m.id] = first[(m.start, m.end)]
+            skip(m)
+            continue
+        first[(m.start, m.end)] = m.id
+        kept.append(m)
+    return kept, alias
+
+
 @dataclass(frozen=True, slots=True)
 class RelationMention:
     id: str

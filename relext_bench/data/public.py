@@ -8,7 +8,14 @@ from pathlib import Path
 from relext_bench.data import brat
 from relext_bench.data.archive import archive_dir
 from relext_bench.data.fetch import fetch_corpus_files, source_digest
-from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
+from relext_bench.data.model import (
+    Corpus,
+    Document,
+    EntityMention,
+    RelationMention,
+    Sentence,
+    first_of_each_span,
+)
 from relext_bench.data.prepared import prepared
 from relext_bench.data.problems import Problems
 from relext_bench.errors import UserError
@@ -29,13 +36,15 @@ def spaced_offsets(tokens, start: int = 0) -> tuple[tuple[int, int], ...]:
 def build_sentence(sid, tokens, offsets, entities, relations, problems: Problems, where: str) -> Sentence:
     """Validated entities and relations: spans inside the sentence, arguments known."""
     n = len(tokens)
-    kept, by_span = [], {}
+    inside = []
     for m in entities:
         if not 0 <= m.start < m.end <= n:
             problems.skip("entity span outside the sentence", f"{where} entity {m.id}")
             continue
-        kept.append(m)
-        by_span.setdefault((m.start, m.end), m.id)
+        inside.append(m)
+    kept, _ = first_of_each_span(inside, lambda m: problems.skip(
+        "duplicate entity span (the first kept)", f"{where} entity {m.id}"))
+    by_span = {(m.start, m.end): m.id for m in kept}
     rels = []
     for rid, rtype, span1, span2 in relations:
         a, b = by_span.get(span1), by_span.get(span2)
@@ -212,7 +221,7 @@ def load_somesci(strict: bool = False) -> Corpus:
     return prepared("somesci", source_digest("somesci"), LOADER_VERSION, build, strict)
 
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2  # 2: a span annotated twice is kept once
 
 # Relation types that hold both ways by their definition in each corpus's guidelines
 # (docs/corpora.md, "Symmetric relation types", gives the sources and the measured share

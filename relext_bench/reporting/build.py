@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from relext_bench.data.registry import report_prefix
 from relext_bench.errors import UserError
 from relext_bench.experiments.store import Store
 from relext_bench.reporting import figures, plan, sections
@@ -14,9 +15,11 @@ TITLES = {"compare": "comparison", "ablate": "ablation", "sweep": "imbalance swe
 
 
 def report_name(exp: Experiment) -> str:
-    """The name given with --name, else CORPUS-PROTOCOL-KIND."""
+    """The name given with --name, else CORPUS-PROTOCOL-KIND (the user's data: by its
+    file or folder name and digest, `registry.slug`)."""
     m = exp.manifest
-    return m.report_name or f"{m.corpus['name']}-{m.protocol}-{exp.kind}"
+    corpus = report_prefix(m.corpus_spec, m.corpus["name"], m.corpus["digest"])
+    return m.report_name or f"{corpus}-{m.protocol}-{exp.kind}"
 
 
 def render(exp: Experiment, reports: Path, name: str) -> str:
