@@ -256,6 +256,16 @@ def compare(args) -> int:
     default_out(args)
     models = models_option(args)
     tuned = [best_params(study, args.storage, args.out) for study in args.tuned] if args.tuned else None
+    if tuned:
+        from relext_bench.experiments.runner import load_corpus
+
+        digest = load_corpus(args.corpus).digest
+        for t in tuned:
+            where = t["snapshot"]["attrs"].get("corpus", {})
+            if where.get("digest") != digest:
+                print(f"relext-bench: warning: study {t['study']} was tuned on {where.get('name', 'another corpus')} "
+                      f"(digest {str(where.get('digest'))[:8]}); this comparison runs on {args.corpus} (digest "
+                      f"{digest[:8]}): its parameters were not chosen for this data", file=sys.stderr)
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
                      baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name,

@@ -266,3 +266,31 @@ def test_a_corpus_with_only_a_comparison_gets_the_claims_its_variants_decide(tmp
     assert decide(CLAIMS[0], results)[0] in ("holds", "fails", "inconclusive")
     assert decide(CLAIMS[3], results) == ("not run", [])
     assert "(synth_zh-standard-compare.md#results)" in claims_table([(name, link, results)])
+
+
+def test_a_study_of_a_model_not_compared_is_refused():
+    from relext_bench.errors import UserError
+    from relext_bench.experiments.compare import compare
+
+    study = {"study": "s", "model": "cnn", "params": {"filters": 100}}
+    with pytest.raises(UserError, match="the study tunes cnn, which is not among the models compared"):
+        compare("synth_zh:documents=4", "standard", ["pcnn"], 1, tuned=[study], run=False)
+
+
+def test_what_the_spec_fixes_is_not_searched():
+    import optuna
+
+    from relext_bench.experiments.tune import _FixedTrial
+    from relext_bench.models.cnn import search_space
+
+    trial = optuna.create_study().ask()
+    params = search_space(_FixedTrial(trial, {"filters": "100"}))
+    assert params["filters"] == "100" and set(trial.params) == {"dropout"}
+
+
+def test_a_spec_that_fixes_the_whole_space_is_refused(tmp_path):
+    from relext_bench.errors import UserError
+    from relext_bench.experiments.tune import tune
+
+    with pytest.raises(UserError, match="nothing is left to tune"):
+        tune("synth_zh:documents=4", "standard", "cnn:filters=100,dropout=0.3", 1, out=str(tmp_path))

@@ -56,8 +56,12 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
     if twice:
         raise UserError(f"--tuned: two studies tune {sorted(twice)[0]}; give one per model")
     for study in tuned or []:
-        roles += [Role(r.name + " (tuned)", r.spec.with_params(**study["params"]), r.seeds)
-                  for r in roles if r.spec.name == study["model"] and not r.name.endswith(" (tuned)")]
+        twins = [Role(r.name + " (tuned)", r.spec.with_params(**study["params"]), r.seeds)
+                 for r in roles if r.spec.name == study["model"] and not r.name.endswith(" (tuned)")]
+        if not twins:  # nothing tuned would run, yet the report would speak of it
+            raise UserError(f"--tuned {study['study']}: the study tunes {study['model']}, which is not among the "
+                            f"models compared ({', '.join(sorted({r.spec.name for r in roles}))}); add it to --models")
+        roles += twins
     names = [r.name for r in roles]
     if reference is None:
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])

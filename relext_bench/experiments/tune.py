@@ -2,7 +2,8 @@
 
 The search space is declared next to each model (`search_space(trial)` in its file);
 the objective is the dev metric of the run's best epoch (the test data is never
-looked at); a seeded TPE sampler proposes, a median pruner stops trials whose
+looked at); a TPE sampler seeded per trial (`--seed` and the trial's number, so
+processes sharing a study never propose the same points) proposes, a median pruner stops trials whose
 per-epoch dev scores fall behind the earlier trials' median, but only once a trial has
 trained as long as the stopping rule's minimum (`--min-steps`): a run's first epochs say
 little about where it ends (pruned from the first epoch, 13 of 19 ye2019 trials on
@@ -149,18 +150,18 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     space = MODELS[spec.name].search_space
     if space is None:
         raise UserError(f"model {spec.name} declares no search space")
+    fixed = dict(spec.params)  # what the spec sets is not searched
+    searched = set(space(_Probe()))
+    if not searched - set(fixed):
+        raise UserError(f"--model {model}: the spec fixes every parameter of {spec.name}'s search space "
+                        f"({', '.join(sorted(searched))}); nothing is left to tune")
     partition = protocol.partitions(corpus)[0]  # the fixed split, or fold 1 under cross-validation
     cfg = replace(cfg or TrainConfig(), progress=False)
     name = study_name(corpus, protocol.short_key(corpus), spec)
-    # The sampler's seed also depends on how far the study is, so a resumed study
-    # does not propose its first points again.
     store = open_storage(storage, out)
-    done_before = _finished(optuna.load_study(study_name=name, storage=store)) \
-        if name in optuna.study.get_all_study_names(store) else 0
     study = optuna.create_study(
         study_name=name, storage=store, direction="maximize", load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed * 100_003 + done_before),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5))
+        sampler=trial_seeded_tpe(optuna, seed), pruner=optuna.pruners.MedianPruner(n_startup_trials=5))
     study.set_user_attr("corpus", {"spec": corpus_spec, "name": corpus.name, "digest": corpus.digest,
                                    "synthetic": corpus.synthetic})
     study.set_user_attr("protocol", protocol.name)
@@ -172,8 +173,12 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
 
     def objective(trial) -> float:
         nonlocal ran
+        if _taken(study, before=trial.number) >= trials:  # others filled the study meanwhile
+            study.stop()
+            trial.set_user_attr("failure", SURPLUS)
+            return math.nan  # recorded as failed, never counted as finished
         ran += 1
-        params = space(trial)
+        params = {k: v for k, v in space(_FixedTrial(trial, fixed)).items() if k not in fixed}
         trial.set_user_attr("pid", os.getpid())
 
         def report(epoch: int, steps: int, dev_metric: float) -> None:
@@ -192,8 +197,10 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
         trial.set_user_attr("train_s", record["timings"]["train_s"])
         return record["dev"][protocol.metric]
 
-    if _finished(study) < trials:
-        stop = optuna.study.MaxTrialsCallback(trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    if _taken(study) < trials:
+        # Trials other processes are running count: `--trials N` is N finished in all.
+        stop = optuna.study.MaxTrialsCallback(
+            trials, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
         study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
     snapshot = write_snapshot(study, out, public_url(storage))
     complete = any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))  # pruned ones have no best
@@ -204,6 +211,59 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     if reports is not None:
         summary["report"] = str(write_report(read_record(snapshot), Path(reports), report_name))
     return summary
+
+
+class _FixedTrial:
+    """The trial as a model's search space sees it, with the spec's own values fixed:
+    a parameter the user set (`cnn:filters=100`) is neither suggested nor searched."""
+
+    def __init__(self, trial, fixed: dict):
+        self._trial, self._fixed = trial, fixed
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._trial, name)
+        if not name.startswith("suggest_"):
+            return attr
+        return lambda param, *a, **k: self._fixed[param] if param in self._fixed else attr(param, *a, **k)
+
+
+class _Probe:
+    """A stand-in trial, for the names of the parameters a search space returns."""
+
+    def __getattr__(self, name: str):
+        if not name.startswith("suggest_"):
+            raise AttributeError(name)
+        return lambda *a, **k: None
+
+
+SURPLUS = "not run: the study had its finished trials when this one started"
+
+
+def trial_seeded_tpe(optuna, seed: int):
+    """A TPE sampler whose random draws for trial N come from (seed, N). Trial numbers
+    are unique in a study, so processes sharing a storage never propose the same
+    points (a sampler seeded once per process gives every process the same
+    sequence), and one process's study is reproducible. Running trials count as bad
+    ones while they run (constant liar), so parallel TPE proposals spread out."""
+    import numpy as np
+
+    class TrialSeededTPE(optuna.samplers.TPESampler):
+        def before_trial(self, study, trial) -> None:
+            state = np.random.SeedSequence([seed, trial.number]).generate_state(2)
+            self._rng.rng.seed(int(state[0]))
+            self._random_sampler._rng.rng.seed(int(state[1]))
+            super().before_trial(study, trial)
+
+    return TrialSeededTPE(seed=seed, constant_liar=True)
+
+
+def _taken(study, before: int | None = None) -> int:
+    """Trials finished or running (by any process); with `before`, only those numbered
+    below it."""
+    from optuna.trial import TrialState
+
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+               and (before is None or t.number < before) for t in study.get_trials(deepcopy=False))
 
 
 def _finished(study) -> int:
