@@ -15,6 +15,7 @@ from relext_bench.errors import UserError
 from relext_bench.protocols import PROTOCOLS
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
+THREADS_HELP = "torch threads (default: the cores no other process keeps busy when the run starts)"
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
 EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for the words they cover; "
                    "their dimension must be the model's word_dim (e.g. cnn:word_dim=300)")
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     p.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
     p.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
-    p.add_argument("--threads", type=at_least(1), default=None)
+    p.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
     p.add_argument("--out", default="results")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = argparse.ArgumentParser(add_help=False, parents=[data])  # options of every experiment
     run.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help="default: standard")
     run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
-    run.add_argument("--threads", type=at_least(1), default=None, help="torch threads per run (default: cores / workers)")
+    run.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP + ", shared by the workers")
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
     run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
     p.add_argument("--encoder", default="dense,shared", help="dense, shared or dense,shared (default)")
     p.add_argument("--batches", type=at_least(2), default=40, help="timed training batches per encoder")
-    p.add_argument("--threads", type=at_least(1), default=None, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=commands.bench_train)

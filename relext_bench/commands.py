@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from relext_bench.argtypes import positive_float
 from relext_bench.errors import UserError
+from relext_bench.safe_text import for_terminal
 from relext_bench.specs import parse_items, parse_pairs
 from relext_bench.training.stopping import MAX_EPOCHS
 
@@ -55,14 +56,14 @@ def corpora_stats(args) -> int:
     print(f"\nnegatives per positive: {stats['negatives_per_positive']}; entity mentions per "
           f"sentence: {stats['entity_mentions_per_sentence']}; relation mentions per sentence: "
           f"{stats['relation_mentions_per_sentence']}")
-    print("\n" + tabulate(sorted(stats["positives_by_type"].items()), headers=["label", "positives"],
-                          tablefmt="github"))
+    print("\n" + tabulate([(for_terminal(k), v) for k, v in sorted(stats["positives_by_type"].items())],
+                          headers=["label", "positives"], tablefmt="github"))
     if stats["skipped"]:
         print("\nskipped or suspicious (counted, not dropped silently):")
         for k, v in stats["skipped"].items():
-            print(f"  {k}: {v}")
+            print(f"  {for_terminal(k)}: {v}")
     for note in stats["notes"]:
-        print(f"note: {note}")
+        print(f"note: {for_terminal(note)}")
     return 0
 
 
@@ -77,12 +78,12 @@ def corpora_show(args) -> int:
     sep = "" if corpus.language == "zh" else " "
     for inst in show_instances(corpus, get_protocol(args.protocol), args.n):
         m1, m2 = inst["mention1"], inst["mention2"]
-        print(f"[{inst['label']}] sentence {inst['sentence']}, window {inst['window']}")
-        print(f"  mention 1: {m1['text']!r} {m1['type']} tokens {m1['span']}")
-        print(f"  mention 2: {m2['text']!r} {m2['type']} tokens {m2['span']}")
-        print(f"  text: {sep.join(inst['tokens'])}")
-        print("  tags: " + " ".join(f"{t}/{g}" for t, g in zip(inst["tokens"], inst["tags"])))
-        print()
+        lines = [f"[{inst['label']}] sentence {inst['sentence']}, window {inst['window']}",
+                 f"  mention 1: {m1['text']!r} {m1['type']} tokens {m1['span']}",
+                 f"  mention 2: {m2['text']!r} {m2['type']} tokens {m2['span']}",
+                 f"  text: {sep.join(inst['tokens'])}",
+                 "  tags: " + " ".join(f"{t}/{g}" for t, g in zip(inst["tokens"], inst["tags"]))]
+        print("\n".join(for_terminal(line) for line in lines) + "\n")
     return 0
 
 

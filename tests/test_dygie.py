@@ -269,3 +269,29 @@ def test_a_span_annotated_twice_is_kept_once_and_counted(tmp_path):
     builder = builder_for(corpus, policy, [sentence])
     built = builder.build([sentence])
     assert len(built) == 1 and [builder.labels[i] for i in built.labels] == ["WORK(e1,e2)"]
+
+
+NASTY = "WORK|for\n<img src=x onerror=alert(1)>\x1b[31m"
+
+
+@pytest.mark.slow
+def test_corpus_text_reaches_the_terminal_and_the_report_inert(tmp_path, capsys):
+    data = tmp_path / "nasty"
+    work_folder(data)
+    for split in ("train", "dev", "test"):  # a label with a pipe, a newline, HTML and an ANSI escape
+        path = data / f"{split}.json"
+        path.write_text(path.read_text().replace('"WORK"', json.dumps(NASTY)).replace('"Ann"', json.dumps("A\x1b[2Jnn")))
+    assert main(["corpora", "stats", "--format", "dygie", "--path", str(data)]) == 0
+    assert main(["corpora", "show", "--format", "dygie", "--path", str(data), "--n", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\\x1b[31m" in shown and "\\x1b[2J" in shown
+    reports = tmp_path / "reports"
+    assert main(["compare", "--format", "dygie", "--path", str(data), "--models", "cnn", "--seeds", "1",
+                 "--max-epochs", "1", "--min-steps", "0", "--out", str(tmp_path / "out"), "--reports", str(reports)]) == 0
+    (report,) = reports.glob("*.md")
+    text = report.read_text()
+    assert "<img" not in text and "\x1b" not in text and "&lt;img" in text
+    per_type = text.split("## Per-type F1")[1].split("\n## ")[0]
+    rows = [line for line in per_type.splitlines() if line.startswith("| ")]
+    header = rows[0].count(" | ")
+    assert len(rows) == 3 and all(row.replace("\\|", "").count(" | ") == header for row in rows)

@@ -30,6 +30,7 @@ from relext_bench.files import check_writable, file_sha256
 from relext_bench.models.spec import ModelSpec, spec_text
 from relext_bench.protocols import get_protocol
 from relext_bench.records import Manifest, RoleEntry, RunEntry, RunRecord
+from relext_bench.training.threads import default_threads
 from relext_bench.training.trainer import TrainConfig, train_run
 
 # Settings that do not change what a run computes stay out of its key.
@@ -238,8 +239,9 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     cfg = cfg or TrainConfig()
     if scheduler:  # a local cluster shares this machine's cores; a remote one gets --threads or 1
         workers = local_workers(scheduler) or 0
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers else 1  # workers 0: a remote cluster
-    cfg = replace(cfg, progress=False, threads=cfg.threads or threads)
+    if not cfg.threads:  # the cores not busy elsewhere, shared by the workers (0: a remote cluster gets 1)
+        cfg = replace(cfg, threads=default_threads(workers) if workers else 1)
+    cfg = replace(cfg, progress=False)
     seed_list = list(range(1, seeds + 1))
     stats = corpus_stats(corpus, protocol)
     ratios = fold_ratios(list(ratios), stats)

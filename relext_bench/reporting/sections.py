@@ -13,6 +13,7 @@ from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import mean_sd, metric_parts, pct, table
 from relext_bench.reporting.plan import PLAN
+from relext_bench.safe_text import code, for_markdown
 from relext_bench.signature import Signature
 
 
@@ -72,7 +73,7 @@ def settings_section(exp: Experiment) -> list[str]:
     cfg = m.train_config
     keep = ["optimizer", "lr", "batch_size", "max_epochs", "early_stopping", "patience", "min_steps", "grad_clip", "threads"]
     lines = ["## Settings", "",
-             f"Corpus `{m.corpus_spec}` ({m.corpus['language']}), protocol `{m.protocol}` "
+             f"Corpus {code(m.corpus_spec)} ({m.corpus['language']}), protocol `{m.protocol}` "
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "
              f"{', '.join(map(str, m.seeds))}, {m.workers} worker process(es).", "",
              "Training: " + ", ".join(f"{k} {cfg[k]}" for k in keep if k in cfg) + ".", ""]
@@ -114,7 +115,7 @@ def corpus_section(exp: Experiment) -> list[str]:
              table(rows, ["split", *keys]), ""]
     if cs.get("skipped"):
         lines += ["Skipped or suspicious input, counted by the loader: "
-                  + "; ".join(f"{k}: {v:,}" for k, v in cs["skipped"].items()) + ".", ""]
+                  + "; ".join(f"{for_markdown(k)}: {v:,}" for k, v in cs["skipped"].items()) + ".", ""]
     return lines
 
 
@@ -191,7 +192,7 @@ def per_type_section(exp: Experiment, groups: dict[str, Group]) -> list[str]:
     rows = []
     for label in labels:
         support = sum(r.test.per_label[label]["support"] for r in first if r.seed == seed)
-        rows.append([label, f"{support:,}"] + [
+        rows.append([for_markdown(label), f"{support:,}"] + [
             pct(np.mean([r.test.per_label.get(label, {}).get("f1", np.nan) for r in groups[role].finished]))
             for role in roles])
     return ["## Per-type F1", "", "Test F1 per relation label in percent, mean over finished runs; "

@@ -21,6 +21,7 @@ from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
 from relext_bench.models import Sizes, build_model, parse_model
 from relext_bench.protocols import get_protocol
+from relext_bench.training.threads import default_threads
 from relext_bench.training.trainer import (
     TrainConfig,
     make_optimizer,
@@ -43,8 +44,7 @@ def bench_train(corpus_spec: str, model: str, protocol: str = "standard", encode
     if batches < ROUNDS:
         raise UserError(f"--batches must be at least {ROUNDS}")
     cfg = cfg or TrainConfig()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or default_threads())
     spec = parse_model(model)
     corpus = registry.load(corpus_spec)
     prot = get_protocol(protocol)

@@ -30,6 +30,7 @@ from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
 from relext_bench.training.environment import environment
 from relext_bench.training.leak import leak_probe
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE, Stopper
+from relext_bench.training.threads import default_threads
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class TrainConfig:
     patience: int = PATIENCE
     min_steps: int = MIN_STEPS
     grad_clip: float | None = 5.0
-    threads: int | None = None
+    threads: int | None = None  # None: the cores no other process keeps busy (training/threads.py)
     progress: bool = True
     eval_batch_size: int = 1024
     device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
@@ -216,8 +217,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     (`steps`: optimizer steps so far); an
     exception it raises (a tuner's pruning signal) ends the run and propagates."""
     spec = spec.resolved()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
     policy = protocol.policy.replace(tags=spec.tags)
     record = {
