@@ -62,13 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record", parents=[data])
     p.add_argument("--corpus", default=None, help="corpus name or spec (or --format dygie --path ...)")
-    p.add_argument("--model", required=True, help="ye2019, cnn, pcnn, cr_cnn, att_bilstm")
-    p.add_argument("--tags", default="bio_typed", choices=list(TAG_SCHEMES))
+    p.add_argument("--model", required=True, help="model spec: ye2019, cnn, pcnn, cr_cnn, att_bilstm, "
+                                                  "with options as cnn:word_dim=50,tags=none")
+    p.add_argument("--tags", default=None, choices=list(TAG_SCHEMES), help="default: the spec's, else bio_typed")
     p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
-                   help="default: the model's own")
-    p.add_argument("--predict-rule", default="paper", choices=["paper", "gated"])
+                   help="default: the spec's, else the model's own")
+    p.add_argument("--predict-rule", default=None, choices=["paper", "gated"], help="default: the spec's, else paper")
     p.add_argument("--threshold", type=finite_float, default=None, help="ranking threshold (default: the model's)")
-    p.add_argument("--encoder", default="shared", choices=["shared", "dense"],
+    p.add_argument("--encoder", default=None, choices=["shared", "dense"],
                    help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
     p.add_argument("--seed", type=at_least(0), default=1)

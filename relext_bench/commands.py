@@ -105,7 +105,7 @@ def train(args) -> int:
     from relext_bench.experiments.runner import settings
     from relext_bench.experiments.store import run_key
     from relext_bench.files import check_writable, write_or_keep
-    from relext_bench.models.spec import ModelSpec, check_buildable
+    from relext_bench.models.spec import check_buildable
     from relext_bench.protocols import get_protocol
     from relext_bench.training.trainer import TrainConfig, train_run
 
@@ -122,9 +122,7 @@ def train(args) -> int:
         partition = partitions[args.fold - 1]
     else:
         partition = partitions[0]
-    params = parse_pairs(args.param or [], "--param")
-    spec = ModelSpec(args.model, tags=args.tags, objective=args.objective, predict_rule=args.predict_rule,
-                     threshold=args.threshold, encoder=args.encoder).with_params(**params)
+    spec = train_spec(args)
     check_buildable(spec, args.model)
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
@@ -152,7 +150,36 @@ def train(args) -> int:
           f"{record['timings']['train_instances_per_s']:.0f} training instances/s; "
           f"leak probe F1 {leak['f1']:.3f} (lift {leak['lift']:.2f}); kernels: {record['environment']['kernel_backend']}")
     print(f"record: {out}")
+    if record["best_epoch"] == record["epochs"]:
+        print(f"relext-bench: warning: the best epoch is the last one trained ({record['epochs']} of at most "
+              f"{args.max_epochs}): the run may not have converged; raise --max-epochs", file=sys.stderr)
     return 0
+
+
+def train_spec(args):
+    """`train`'s model: the spec given with --model (`cnn:word_dim=50,tags=none`), with
+    --tags, --objective, --predict-rule, --threshold, --encoder and --param applied over
+    it; an option the spec also sets must agree with it."""
+    import dataclasses
+
+    from relext_bench.models.spec import parse_model_spec
+    from relext_bench.specs import parse_spec
+
+    spec = parse_model_spec(args.model)
+    _, written = parse_spec(args.model, "model spec")
+    for field in ("tags", "objective", "predict_rule", "threshold", "encoder"):
+        value = getattr(args, field)
+        if value is None:
+            continue
+        if field in written and getattr(spec, field) != value:
+            raise UserError(f"--{field.replace('_', '-')} {value} and --model {args.model!r} "
+                            f"({field}={written[field]}) disagree: give it once")
+        spec = dataclasses.replace(spec, **{field: value})
+    params = parse_pairs(args.param or [], "--param")
+    clash = sorted(k for k in params if k in dict(spec.params) and str(dict(spec.params)[k]) != params[k])
+    if clash:
+        raise UserError(f"--param {clash[0]}={params[clash[0]]} and --model {args.model!r} disagree: give it once")
+    return spec.with_params(**params)
 
 
 def bench_train(args) -> int:
@@ -198,8 +225,10 @@ def prepare(args) -> int:
 
 
 def train_config(args):
-    from relext_bench.training.trainer import TrainConfig
+    from relext_bench.training.trainer import TrainConfig, resolve_device
 
+    if not getattr(args, "scheduler", None):  # a device this machine lacks: refused before any run
+        resolve_device(args.device)
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
                        patience=args.patience, min_steps=args.min_steps, device=args.device,
                       embeddings=args.embeddings)

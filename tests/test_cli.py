@@ -110,3 +110,73 @@ def test_any_model_spec_parses_or_is_one_clear_error(text):
         assert str(e) and "\n" not in str(e)
     else:
         assert parse_model(text).key() == spec.key()  # parsing is deterministic
+
+
+# ---- a new user's rough edges -----------------------------------------------------------------
+
+def test_train_takes_a_model_spec_and_flags_that_agree_with_it(capsys):
+    from relext_bench.cli import build_parser
+    from relext_bench.commands import train_spec
+
+    def spec(*argv):
+        return train_spec(build_parser().parse_args(["train", *argv]))
+
+    got = spec("--model", "cnn:word_dim=50,tags=none", "--encoder", "dense")
+    assert (got.name, got.tags, got.encoder, dict(got.params)) == ("cnn", "none", "dense", {"word_dim": "50"})
+    assert spec("--model", "cnn").tags == "bio_typed"  # the default when neither says
+    assert spec("--model", "cnn", "--tags", "none").tags == "none"
+    with pytest.raises(UserError, match="disagree"):
+        spec("--model", "cnn:tags=none", "--tags", "bio")
+    with pytest.raises(UserError, match="disagree"):
+        spec("--model", "cnn:filters=10", "--param", "filters=20")
+
+
+def test_a_device_this_machine_lacks_is_refused_before_any_run(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    argv = ["compare", "--corpus", "synth_zh:documents=4", "--models", "cnn", "--seeds", "1", "--device", "cuda",
+            "--out", str(tmp_path / "out"), "--reports", str(tmp_path / "rep")]
+    assert main(argv) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "runs").exists()  # nothing stored as failed
+
+
+@pytest.mark.slow
+def test_train_warns_when_the_best_epoch_is_the_last(tmp_path, capsys):
+    argv = ["train", "--corpus", "synth_zh:documents=6", "--model", "cnn:filters=8", "--max-epochs", "1",
+            "--min-steps", "0", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "the best epoch is the last one trained (1 of at most 1)" in capsys.readouterr().err
+
+
+def test_the_progress_bar_moves_within_an_epoch(monkeypatch):
+    from relext_bench.protocols import get_protocol
+    from relext_bench.training import trainer
+
+    updates = []
+
+    class Bar:
+        def __init__(self, *a, **k):
+            pass
+
+        def reset(self, total):
+            updates.append(("epoch", total))
+
+        def update(self, n=1):
+            updates.append(("batch", n))
+
+        def set_description(self, *a, **k):
+            pass
+
+        set_postfix = close = set_description
+
+    monkeypatch.setattr(trainer, "tqdm", Bar)
+    corpus = __import__("relext_bench.data.registry", fromlist=["load"]).load("synth_zh:documents=6")
+    protocol = get_protocol("standard")
+    cfg = trainer.TrainConfig(max_epochs=2, min_steps=0, batch_size=16)
+    trainer.train_run(corpus, protocol, protocol.partitions(corpus)[0], parse_model("cnn:filters=8"), 1, cfg)
+    epochs = [total for kind, total in updates if kind == "epoch"]
+    assert len(epochs) == 2 and epochs[0] > 1
+    assert sum(1 for kind, _ in updates if kind == "batch") == sum(epochs)  # one step of the bar per batch

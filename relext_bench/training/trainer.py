@@ -263,12 +263,17 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     curve, best_state, steps = [], None, 0
     stopper = Stopper(cfg.patience, cfg.min_steps)
     t1 = time.perf_counter()
+    # One bar per run that moves with every batch: an epoch on a large corpus takes minutes.
+    bar = tqdm(desc=spec.label(), disable=not cfg.progress, leave=False, unit="batch", dynamic_ncols=True)
     try:
-        bar = tqdm(range(1, cfg.max_epochs + 1), desc=spec.label(), disable=not cfg.progress, leave=False)
-        for epoch in bar:
+        for epoch in range(1, cfg.max_epochs + 1):
             model.train()
             total, seen, te = 0.0, 0, time.perf_counter()
-            for k, index in enumerate(training_batches(model, train, cfg, np_rng)):
+            batches = training_batches(model, train, cfg, np_rng)
+            bar.reset(total=len(batches))
+            bar.set_description(f"{spec.label()} epoch {epoch}/{cfg.max_epochs}")
+            for k, index in enumerate(batches):
+                bar.update()
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
                 value = train_step(model, optim, to_batch(train, index, torch_device, _grouped(model)), cfg)
@@ -297,6 +302,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         record["timings"] = timings | {"train_s": time.perf_counter() - t1}
         record["environment"] = environment(kernels_for(torch_device))
         return RunRecord.from_dict(record, "the trainer's record").to_dict()
+    finally:
+        bar.close()
     timings["train_s"] = time.perf_counter() - t1
     model.load_state_dict(best_state)
 
