@@ -15,6 +15,8 @@ from relext_bench.errors import UserError
 from relext_bench.protocols import PROTOCOLS
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
+REPORTS = "results/reports"  # beside the results, never over the reports a checkout ships
+REPORTS_HELP = f"where the Markdown report and its figures go (default {REPORTS})"
 THREADS_HELP = "torch threads (default: the cores no other process keeps busy when the run starts)"
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
 EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for the words they cover; "
@@ -27,6 +29,12 @@ BASELINE_SEEDS_HELP = ("run cnn, pcnn, cr_cnn and att_bilstm on the first N seed
                        "(they cost up to 3x a ye2019 run on CPU); default: every seed")
 
 
+DESCRIPTION = ("relext-bench is a benchmark and reproducibility harness for relation extraction on imbalanced "
+               "data: it reproduces Ye et al. (ACL 2019) and its baselines behind one interface, trains seeded "
+               "comparisons, ablations, imbalance sweeps and tuning studies, and writes Markdown reports with "
+               "significance tests from the stored run records.")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one line for a bad argument (subcommands inherit it)."""
 
@@ -35,7 +43,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="relext-bench", description=__doc__.splitlines()[0])
+    parser = Parser(prog="relext-bench", description=DESCRIPTION)
     data = argparse.ArgumentParser(add_help=False)  # options of every command that reads a corpus
     data.add_argument("--offline", action="store_true", help="never touch the network")
     data.add_argument("--ldc-dir", help="your LDC2006T06 copy (for ace_zh, ace_en)")
@@ -100,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
                                                  "runs stored there are reused")
-    run.add_argument("--reports", default="reports", help="where the Markdown report goes")
+    run.add_argument("--reports", default=REPORTS, help=REPORTS_HELP)
     run.add_argument("--name", default=None, type=report_name,
                      help="the report's name (default: CORPUS-PROTOCOL-KIND; tune: CORPUS-PROTOCOL-tune-MODEL); "
                           "kept with the results, so "
@@ -167,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")
     p.add_argument("dir")
     p.add_argument("--kind", choices=["compare", "ablate", "sweep"], default=None, help="default: every one found")
-    p.add_argument("--reports", default="reports")
+    p.add_argument("--reports", default=REPORTS, help=REPORTS_HELP)
     p.set_defaults(func=commands.report)
 
     p = sub.add_parser("claims", help="the paper's claims x corpus, from ablations, into a README's claims block")

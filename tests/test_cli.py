@@ -180,3 +180,18 @@ def test_the_progress_bar_moves_within_an_epoch(monkeypatch):
     epochs = [total for kind, total in updates if kind == "epoch"]
     assert len(epochs) == 2 and epochs[0] > 1
     assert sum(1 for kind, _ in updates if kind == "batch") == sum(epochs)  # one step of the bar per batch
+
+
+def test_the_top_level_help_describes_the_tool_in_a_sentence(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    description = " ".join(out.split("\n\n")[1].split())
+    assert description.startswith("relext-bench is a benchmark") and description.endswith(".")
+
+
+def test_reports_go_beside_the_results_by_default():
+    from relext_bench.cli import build_parser
+
+    for argv in (["compare"], ["ablate"], ["sweep"], ["tune", "--model", "cnn"], ["report", "d"]):
+        assert build_parser().parse_args(argv).reports == "results/reports"

@@ -246,7 +246,8 @@ def test_default_results_and_reports_of_two_data_sets_do_not_collide(tmp_path, m
     assert main(["compare", "--format", "dygie", "--path", str(a), *common]) == 0
     assert main(["compare", "--format", "dygie", "--path", str(b), *common]) == 0
     outs = sorted(p.parent for p in (tmp_path / "results").glob("*/compare.json"))
-    reports = sorted(p.name for p in (tmp_path / "reports").glob("*.md"))
+    reports = sorted(p.name for p in (tmp_path / "results" / "reports").glob("*.md"))
+    assert not (tmp_path / "reports").exists()  # never over the reports a checkout ships
     assert len(outs) == 2 and len(reports) == 2
     digests = {json.loads((o / "compare.json").read_text())["corpus"]["digest"][:8] for o in outs}
     assert all(any(d in o.name for d in digests) and o.name.startswith("dygie-mine-") for o in outs)
