@@ -46,3 +46,20 @@ def pytest_configure(config):
     `pytest --benchmark-only` times them."""
     if hasattr(config.option, "benchmark_disable") and not config.option.benchmark_only:
         config.option.benchmark_disable = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    """Under --benchmark-only, the fused kernels against their references as one table
+    (pytest-benchmark prints one table per case above it)."""
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or not config.option.benchmark_only or not session.benchmarks:
+        return
+    from tabulate import tabulate
+
+    from relext_bench.kernels.report import RATIO_HEADERS, ratio_rows
+
+    rows = ratio_rows([b.as_dict(include_data=False) for b in session.benchmarks])
+    if rows:
+        terminalreporter.write_sep("-", "fused kernels against the reference (medians of this run)")
+        terminalreporter.write_line(tabulate(rows, headers=RATIO_HEADERS, tablefmt="github"))

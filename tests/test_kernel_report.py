@@ -1,4 +1,6 @@
 """reports/kernels.md's table from a benchmark JSON: ratios, targets, bandwidth share."""
+import pytest
+
 from relext_bench.kernels.report import render
 
 
@@ -64,3 +66,21 @@ def test_shared_convolution_against_dense():
     assert "4.00x" in row(text, "| pair_conv_pool", "ye2019: B=256 pairs of 6 sentences")  # reference / fused
     assert "Sentence-shared convolution against the dense" in text
     assert "9.00x" in row(text, "| cpu", "9.000", "1.000")  # dense / shared
+
+
+@pytest.mark.slow
+def test_benchmark_only_ends_with_one_ratio_table_and_no_deprecation_warning():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "pytest", "--benchmark-only", "-q", "-p", "no:cacheprovider",
+                          "tests/bench/test_bench_kernels.py", "-k", "ranking_loss and 256-6",
+                          "--benchmark-max-time=0.05"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    out = run.stdout
+    assert "DeprecationWarning" not in out and "warnings summary" not in out
+    summary = out.index("fused kernels against the reference")
+    assert summary > out.rindex("benchmark 'ranking_loss cpu B=256 C=6'")  # after the per-case tables
+    assert "| ranking_loss | cpu      | B=256, C=6 |" in out[summary:]

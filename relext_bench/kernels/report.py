@@ -91,32 +91,50 @@ def dense_rows(groups: dict[str, dict[str, dict]]) -> list[list]:
     return rows
 
 
-def render(data: dict) -> str:
+RATIO_HEADERS = ["op", "device", "shape", "fused ms", "reference ms", "compiled ms", "reference / fused",
+                 "compiled / fused", "target", "met"]
+
+
+def by_group(benchmarks: list[dict]) -> dict[str, dict[str, dict]]:
+    """The kernel benchmarks (pytest-benchmark's JSON form) by group, then implementation."""
     groups: dict[str, dict[str, dict]] = defaultdict(dict)
-    for bench in data["benchmarks"]:
+    for bench in benchmarks:
         info = bench["extra_info"]
-        if info["op"] != "copy":
+        if info.get("op") not in (None, "copy") and "impl" in info:
             groups[bench["group"]][info["impl"]] = bench
-    rows = []
+    return {name: impls for name, impls in groups.items() if "fused" in impls and "reference" in impls}
+
+
+def ratio_rows(benchmarks: list[dict]) -> list[list]:
+    """One row per case: the fused op's median time against the reference's (and
+    torch.compile's where it ran), the ratios, and the target where there is one."""
+    groups = by_group(benchmarks)
+
     def order(name: str) -> tuple:
         info = groups[name]["fused"]["extra_info"]
         return info["op"], info["device"], info.get("B", 0), info.get("L", 0), info.get("C", 0)
 
+    rows = []
     for name in sorted(groups, key=order):
         impls = groups[name]
         info = impls["fused"]["extra_info"]
         med = {k: v["stats"]["median"] for k, v in impls.items()}
-        shape = _shape(info)
         ratio = med["reference"] / med["fused"]
         compiled = med.get("compiled")
         target = _target(info)
         met = _verdict(ratio, target)
         if info["device"] == "cuda" and info["op"] == "ranking_loss" and compiled and compiled < med["fused"]:
             met = "no (torch.compile is faster)"  # the GPU target asks for both
-        rows.append([info["op"], info["device"], shape, f"{med['fused'] * 1e3:.3f}",
+        rows.append([info["op"], info["device"], _shape(info), f"{med['fused'] * 1e3:.3f}",
                      f"{med['reference'] * 1e3:.3f}", f"{compiled * 1e3:.3f}" if compiled else "-",
                      f"{ratio:.2f}x", f"{compiled / med['fused']:.2f}x" if compiled else "-",
                      f"{target:g}x" if target else "-", met])
+    return rows
+
+
+def render(data: dict) -> str:
+    groups = by_group(data["benchmarks"])
+    rows = ratio_rows(data["benchmarks"])
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {})
     threads = {b["extra_info"].get("threads") for b in data["benchmarks"]}
@@ -131,9 +149,7 @@ def render(data: dict) -> str:
         f"torch threads {', '.join(str(t) for t in sorted(threads, key=str))}; "
         f"Python {machine.get('python_version', '?')}; recorded {data.get('datetime', '?')[:10]}.",
         "",
-        tabulate(rows, headers=["op", "device", "shape", "fused ms", "reference ms", "compiled ms",
-                                "reference / fused", "compiled / fused", "target", "met"],
-                 tablefmt="github"),
+        tabulate(rows, headers=RATIO_HEADERS, tablefmt="github"),
     ]
     dense = dense_rows(groups)
     if dense:

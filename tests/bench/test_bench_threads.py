@@ -15,7 +15,13 @@ from relext_bench.data.instances import builder_for
 from relext_bench.models import Sizes, build_model, parse_model
 from relext_bench.protocols import get_protocol
 from relext_bench.training.threads import cores, default_threads
-from relext_bench.training.trainer import TrainConfig, make_optimizer, to_batch, train_step, training_batches
+from relext_bench.training.trainer import (
+    TrainConfig,
+    make_optimizer,
+    to_batch,
+    train_step,
+    training_batches,
+)
 
 BUSY_S = 600  # the competitor stops by itself after this long
 
