@@ -8,10 +8,14 @@ import re
 
 from relext_bench.specs import NAME_CHARS
 
+MAX_NAME = 100  # characters: a file name holds the name and a suffix (most file systems allow 255 bytes)
+
 
 def report_name(text: str) -> str:
     if not re.fullmatch(f"[{NAME_CHARS}]+", text) or text.startswith("."):
-        raise argparse.ArgumentTypeError(f"{text!r}: a report name takes letters, digits and _ . = - only")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a report name takes letters, digits and _ . = - only")
+    if len(text) > MAX_NAME:
+        raise argparse.ArgumentTypeError(f"a report name of {len(text)} characters: at most {MAX_NAME}")
     return text
 
 

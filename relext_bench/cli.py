@@ -6,7 +6,9 @@ Errors a user can fix end with one line on stderr and exit code 2, never a trace
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from relext_bench import commands
 from relext_bench.argtypes import at_least, finite_float, positive_float, report_name
@@ -210,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 def apply_global_options(args) -> None:
     import os
 
+    from relext_bench.data import registry
+
     # The user's own data: every command that reads a corpus takes it the same way, as
     # its corpus (never as anything else, such as a report's name).
     if getattr(args, "format", None) == "dygie" or getattr(args, "path", None):
@@ -224,20 +228,45 @@ def apply_global_options(args) -> None:
         os.environ["RELEXT_BENCH_OFFLINE"] = "1"
     if getattr(args, "strict", False) and getattr(args, "corpus", None):  # before any path=, which ends a spec
         name, _, rest = args.corpus.partition(":")
-        args.corpus = f"{name}:strict=1" + (f",{rest}" if rest else "")
+        if "strict" not in registry.parse_spec(args.corpus)[1]:
+            args.corpus = f"{name}:strict=1" + (f",{rest}" if rest else "")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: what is in flight is closed (a tuning trial marked
+    failed, run claims released), what finished is kept."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+MAX_ERROR = 500  # characters of an error line (a 100k-character spec value stays out of the terminal)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         apply_global_options(args)
         return args.func(args)
     except UserError as e:
-        print(f"relext-bench: error: {e}", file=sys.stderr)
+        message = " ".join(str(e).split("\n"))
+        if len(message) > MAX_ERROR:
+            message = f"{message[:MAX_ERROR]}... ({len(message):,} characters)"
+        print(f"relext-bench: error: {message}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("relext-bench: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("relext-bench: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -1,5 +1,8 @@
 """What each command does: `cli.py` parses the command line and calls one of these
-with the parsed arguments; each returns the process's exit code."""
+with the parsed arguments; each returns the process's exit code.
+
+It is longer than 350 lines: one short function per command, kept together as the map of
+what the command line does."""
 from __future__ import annotations
 
 import argparse
@@ -157,29 +160,11 @@ def train(args) -> int:
 
 
 def train_spec(args):
-    """`train`'s model: the spec given with --model (`cnn:word_dim=50,tags=none`), with
-    --tags, --objective, --predict-rule, --threshold, --encoder and --param applied over
-    it; an option the spec also sets must agree with it."""
-    import dataclasses
+    """`train`'s model: the --model spec with the options given as flags over it."""
+    from relext_bench.models.spec import spec_with_options
 
-    from relext_bench.models.spec import parse_model_spec
-    from relext_bench.specs import parse_spec
-
-    spec = parse_model_spec(args.model)
-    _, written = parse_spec(args.model, "model spec")
-    for field in ("tags", "objective", "predict_rule", "threshold", "encoder"):
-        value = getattr(args, field)
-        if value is None:
-            continue
-        if field in written and getattr(spec, field) != value:
-            raise UserError(f"--{field.replace('_', '-')} {value} and --model {args.model!r} "
-                            f"({field}={written[field]}) disagree: give it once")
-        spec = dataclasses.replace(spec, **{field: value})
-    params = parse_pairs(args.param or [], "--param")
-    clash = sorted(k for k in params if k in dict(spec.params) and str(dict(spec.params)[k]) != params[k])
-    if clash:
-        raise UserError(f"--param {clash[0]}={params[clash[0]]} and --model {args.model!r} disagree: give it once")
-    return spec.with_params(**params)
+    options = {f: getattr(args, f) for f in ("tags", "objective", "predict_rule", "threshold", "encoder")}
+    return spec_with_options(args.model, options, parse_pairs(args.param or [], "--param"))
 
 
 def bench_train(args) -> int:
@@ -258,7 +243,9 @@ def default_out(args) -> None:
     objects, so per-command defaults are set here, not in the parsers)."""
     from relext_bench.data.registry import parse_spec, slug
     from relext_bench.experiments.runner import load_corpus
+    from relext_bench.files import check_writable
 
+    check_writable(args.reports)  # before any run trains, not after
     args.corpus = args.corpus or "synth_zh"
     args.protocol = args.protocol or "standard"
     if getattr(args, "scheduler", None) and args.workers:
@@ -271,7 +258,7 @@ def default_out(args) -> None:
 
 def compare(args) -> int:
     from relext_bench.experiments.compare import QUICK, compare
-    from relext_bench.experiments.tune import best_params
+    from relext_bench.experiments.tune import best_params, warn_if_tuned_elsewhere
 
     if args.quick:
         args.corpus = args.corpus or QUICK["corpus"]
@@ -286,16 +273,8 @@ def compare(args) -> int:
     default_out(args)
     models = models_option(args)
     tuned = [best_params(study, args.storage, args.out) for study in args.tuned] if args.tuned else None
-    if tuned:
-        from relext_bench.experiments.runner import load_corpus
-
-        digest = load_corpus(args.corpus).digest
-        for t in tuned:
-            where = t["snapshot"]["attrs"].get("corpus", {})
-            if where.get("digest") != digest:
-                print(f"relext-bench: warning: study {t['study']} was tuned on {where.get('name', 'another corpus')} "
-                      f"(digest {str(where.get('digest'))[:8]}); this comparison runs on {args.corpus} (digest "
-                      f"{digest[:8]}): its parameters were not chosen for this data", file=sys.stderr)
+    for t in tuned or []:
+        warn_if_tuned_elsewhere(t, args.corpus)
     result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
                      reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
                      baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name,
@@ -356,8 +335,10 @@ def tune(args) -> int:
 
 
 def report(args) -> int:
+    from relext_bench.files import check_writable
     from relext_bench.reporting import build
 
+    check_writable(args.reports)
     for path in build.build(args.dir, args.reports, [args.kind] if args.kind else None):
         print(f"report: {path}")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from relext_bench.errors import UserError
+from relext_bench.errors import UserError, clip
 
 NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
 
@@ -33,15 +33,20 @@ def parse_items(text: str, what: str, verbatim_last: str | None = None) -> dict[
 
 
 def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
-    """Each item `key=value` (stripped; empty items skipped); a later key wins."""
+    """Each item `key=value` (stripped; empty items skipped); a key given twice is an
+    error (which one was meant?)."""
     out: dict[str, str] = {}
     for item in items:
         if not item.strip():
             continue
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise UserError(f"{what}: expected key=value, found {item.strip()!r}")
-        out[key.strip()] = value.strip()
+            raise UserError(f"{what}: expected key=value, found {clip(item.strip())}")
+        key = key.strip()
+        if key in out:
+            raise UserError(f"{what}: {clip(key, 40)} is given twice ({clip(out[key], 40)} and "
+                            f"{clip(value.strip(), 40)}): give it once")
+        out[key] = value.strip()
     return out
 
 
@@ -50,7 +55,7 @@ def parse_spec(text: str, what: str, verbatim_last: str | None = None) -> tuple[
     name, _, rest = text.partition(":")
     if not name.strip():
         raise UserError(f"{what}: no name before ':'")
-    return name.strip(), parse_items(rest, f"{what} {text!r}", verbatim_last)
+    return name.strip(), parse_items(rest, f"{what} {clip(text)}", verbatim_last)
 
 
 def split_specs(text: str) -> list[str]:

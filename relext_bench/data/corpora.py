@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from relext_bench.data.model import Corpus
 from relext_bench.data.synth import SynthConfig, generate
-from relext_bench.errors import UserError
+from relext_bench.errors import UserError, clip
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def flag(params: dict[str, str], key: str) -> bool:
 def check_params(name: str, params: dict[str, str], known: tuple[str, ...]) -> None:
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise UserError(f"{name}: unknown parameter {unknown[0]!r} (known: {', '.join(known)})")
+        raise UserError(f"{name}: unknown parameter {clip(unknown[0], 40)} (known: {', '.join(known)})")
 
 
 # ---- synthetic -------------------------------------------------------------------------

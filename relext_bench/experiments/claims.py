@@ -103,6 +103,15 @@ class Claims:
         aside.unlink(missing_ok=True)
         return True
 
+    def clear_stale(self) -> int:
+        """Removes the claims of processes that died (a killed run, or one whose record
+        was stored just before its process ended); returns how many. A live claim stays."""
+        cleared = 0
+        for path in sorted(self.runs.glob("*.claim")) if self.runs.exists() else []:
+            if self._take_over_if_stale(path):
+                cleared += 1
+        return cleared
+
     def release(self, key: str) -> None:
         with self._lock:
             self.held.discard(key)

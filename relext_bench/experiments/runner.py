@@ -254,6 +254,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         cfg = replace(cfg, embeddings=str(Path(cfg.embeddings).resolve()))
         word2vec_rows(cfg.embeddings, Vocab.build([]))
     store.clean()
+    Claims(store.runs).clear_stale()
     # A finished run is never run again; a failed one is (its failure is recorded, not final).
     stored = {j.key for j in jobs if store.finished(j.key)}
     todo = [j for j in jobs if run and j.key not in stored]

@@ -137,11 +137,12 @@ class Store:
             raise UserError(f"{e}: not an experiment manifest this harness reads; running the experiment "
                             "again writes it anew") from None
 
-    def manifests(self) -> dict[str, Manifest]:
-        """Every experiment's manifest in the directory, by id."""
+    def manifests(self, kinds: list[str] | None = None) -> dict[str, Manifest]:
+        """The manifests in the directory (of the given kinds: one of another kind that
+        cannot be read is not read), by id."""
         found = {}
         for path in sorted(self.root.glob("*.json")):
-            if path.stem.split("@", 1)[0] in KINDS:
+            if path.stem.split("@", 1)[0] in (kinds or KINDS):
                 found[path.stem] = self.manifest(path.stem)
         return found
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 import os
-import random
-import time
+import socket
 from dataclasses import replace
 from pathlib import Path
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import load_corpus
+from relext_bench.experiments.storage import load_optuna, open_storage, public_url, scrub  # noqa: F401 (open_storage: the API)
 from relext_bench.files import read_record, write_json_atomic
 from relext_bench.models import MODELS
 from relext_bench.models.spec import parse_model, spec_text
@@ -41,99 +41,6 @@ from relext_bench.training.trainer import TrainConfig, train_run
 TRAIN_SEED = 1
 
 
-def _optuna():
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def open_storage(url: str | None, out: str | Path):
-    """An Optuna storage from a URL (see the module docstring)."""
-    optuna = _optuna()
-    if url is None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(out) / 'tune.db'}"
-    if url.startswith("journal:"):
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        path = Path(url.removeprefix("journal:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
-    try:
-        return _open_database(optuna, url)
-    except Exception as e:  # a bad URL, a missing database driver, a server that does not answer
-        # The driver's own error under SQLAlchemy's wrapper, the missing module under Optuna's.
-        cause = getattr(e, "orig", None) or (e.__cause__ if isinstance(e, ImportError) else None) or e
-        detail = " ".join(str(cause).split())  # one line
-        missing = isinstance(e, ImportError) or type(e).__name__ == "NoSuchModuleError"
-        hint = " (install its driver, e.g. pip install 'psycopg[binary]' for postgresql://)" if missing else ""
-        raise UserError(f"--storage {public_url(url)}: {type(cause).__name__}: {scrub(detail, url)}{hint}") from None
-
-
-def _open_database(optuna, url: str, attempts: int = 5):
-    """RDBStorage, which creates its tables in a new database: two processes doing that
-    at once make one fail on a duplicate type or table (optuna/optuna#1092). That one
-    tries again, and then finds the tables the other made."""
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
-
-    for attempt in range(attempts):
-        try:
-            return optuna.storages.RDBStorage(url)
-        except (IntegrityError, ProgrammingError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 + random.random() * (attempt + 1))
-
-
-SECRET_KEYS = {"password", "passwd", "pass", "pwd", "sslpassword", "secret", "token"}
-
-
-def public_url(url: str | None) -> str:
-    """The storage as a message or report may show it: no user information (which
-    holds the password, '@' in it included), no secret query parameter, no
-    directories; text that is not a URL is not shown at all."""
-    if url is None:
-        return "sqlite (tune.db beside the results)"
-    if url.startswith("journal:"):
-        return f"journal ({Path(url.removeprefix('journal:')).name})"
-    if url.startswith("sqlite:"):
-        return f"sqlite ({Path(url.split('///', 1)[-1]).name})"
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "(a storage that is not a URL; not shown)"
-    base, q, query = rest.rsplit("@", 1)[-1].partition("?")
-    items = [f"{k}=***" if k.lower() in SECRET_KEYS else f"{k}{eq}{v}"
-             for k, eq, v in (item.partition("=") for item in query.split("&") if item)]
-    return f"{scheme}://{base}" + (q + "&".join(items) if items else "")
-
-
-def _secrets(url: str) -> set[str]:
-    """Every piece of a storage URL that may be a password, as written and decoded."""
-    from urllib.parse import unquote
-
-    _, sep, rest = url.partition("://")
-    found = {url} if not sep else set()
-    if "@" in rest:
-        userinfo = rest.rsplit("@", 1)[0]
-        found |= {userinfo, userinfo.partition(":")[2]}
-    for item in rest.partition("?")[2].split("&"):
-        key, _, value = item.partition("=")
-        if key.lower() in SECRET_KEYS:
-            found.add(value)
-    return {v for s in found for v in (s, unquote(s)) if v}
-
-
-def scrub(text: str, url: str) -> str:
-    """`text` (an exception's message) with the URL and anything in it that may be a
-    password replaced by its public form or ***."""
-    text = text.replace(url, public_url(url))
-    for secret in sorted(_secrets(url), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
 def study_name(corpus, protocol_name: str, spec) -> str:
     return f"{corpus.name}@{corpus.digest[:8]}-{protocol_name}-{spec.name}-{spec.key()}"
 
@@ -141,7 +48,7 @@ def study_name(corpus, protocol_name: str, spec) -> str:
 def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, timeout: float | None = None,
          storage: str | None = None, out: str = "results", cfg: TrainConfig | None = None, seed: int = 1,
          reports: str | Path | None = "reports", report_name: str | None = None) -> dict:
-    optuna = _optuna()
+    optuna = load_optuna()
     from optuna.trial import TrialState
 
     corpus = load_corpus(corpus_spec)
@@ -173,13 +80,14 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
 
     def objective(trial) -> float:
         nonlocal ran
+        trial.set_user_attr("pid", os.getpid())
+        trial.set_user_attr("host", socket.gethostname())
         if _taken(study, before=trial.number) >= trials:  # others filled the study meanwhile
             study.stop()
             trial.set_user_attr("failure", SURPLUS)
             return math.nan  # recorded as failed, never counted as finished
         ran += 1
         params = {k: v for k, v in space(_FixedTrial(trial, fixed)).items() if k not in fixed}
-        trial.set_user_attr("pid", os.getpid())
 
         def report(epoch: int, steps: int, dev_metric: float) -> None:
             trial.report(dev_metric, epoch)
@@ -197,11 +105,20 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
         trial.set_user_attr("train_s", record["timings"]["train_s"])
         return record["dev"][protocol.metric]
 
+    fail_orphans(study)
     if _taken(study) < trials:
         # Trials other processes are running count: `--trials N` is N finished in all.
         stop = optuna.study.MaxTrialsCallback(
             trials, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
-        study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
+        try:
+            study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
+        except Exception as e:
+            if not type(e).__module__.startswith(("sqlalchemy", "psycopg")):
+                raise
+            cause = " ".join(str(getattr(e, "orig", None) or e).split())[:300]
+            raise UserError(f"--storage {public_url(storage)} stopped answering ({type(e).__name__}: "
+                            f"{scrub(cause, storage or '')}); the trial in flight is marked failed when the "
+                            "study next runs, and `tune` resumes it") from None
     snapshot = write_snapshot(study, out, public_url(storage))
     complete = any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))  # pruned ones have no best
     summary = {"study": name, "storage": public_url(storage), "ran": ran, "finished": _finished(study),
@@ -257,6 +174,28 @@ def trial_seeded_tpe(optuna, seed: int):
     return TrialSeededTPE(seed=seed, constant_liar=True)
 
 
+ORPHAN = "its process ended before the trial finished"
+
+
+def fail_orphans(study) -> int:
+    """Marks failed the RUNNING trials whose process, on this machine, no longer exists
+    (killed, or cut off from the storage); returns how many. Left RUNNING, they would
+    hold places of `--trials` for ever. (Optuna's own heartbeat does this for database
+    storages across machines, after its grace period; the journal has none.)"""
+    from optuna.trial import TrialState
+
+    from relext_bench.experiments.claims import pid_alive
+
+    host, failed = socket.gethostname(), 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = t.user_attrs.get("pid")
+        if t.user_attrs.get("host") == host and isinstance(pid, int) and pid != os.getpid() and not pid_alive(pid):
+            study._storage.set_trial_user_attr(t._trial_id, "failure", ORPHAN)
+            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+            failed += 1
+    return failed
+
+
 def _taken(study, before: int | None = None) -> int:
     """Trials finished or running (by any process); with `before`, only those numbered
     below it."""
@@ -305,7 +244,7 @@ def write_snapshot(study, out: str | Path, storage: str) -> Path:
 
 def best_params(study: str, storage: str | None, out: str | Path) -> dict:
     """For `compare --tuned STUDY`: the best parameters and the snapshot they come from."""
-    optuna = _optuna()
+    optuna = load_optuna()
     store = open_storage(storage, out)
     if study not in optuna.study.get_all_study_names(store):
         raise UserError(f"no study {study!r} in {public_url(storage)} (run `relext-bench tune` first)")
@@ -315,3 +254,15 @@ def best_params(study: str, storage: str | None, out: str | Path) -> dict:
         raise UserError(f"study {study!r} has no finished trial yet")
     return {"study": study, "model": parse_model(s.user_attrs["model"]).name,
             "params": snapshot["best"]["params"], "snapshot": snapshot}
+
+
+def warn_if_tuned_elsewhere(tuned: dict, corpus_spec: str) -> None:
+    """A warning line when `compare --tuned` applies a study's parameters to another corpus."""
+    import sys
+
+    digest = load_corpus(corpus_spec).digest
+    where = tuned["snapshot"]["attrs"].get("corpus", {})
+    if where.get("digest") != digest:
+        print(f"relext-bench: warning: study {tuned['study']} was tuned on {where.get('name', 'another corpus')} "
+              f"(digest {str(where.get('digest'))[:8]}); this comparison runs on {corpus_spec} (digest "
+              f"{digest[:8]}): its parameters were not chosen for this data", file=sys.stderr)

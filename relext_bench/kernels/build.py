@@ -88,17 +88,38 @@ def build(verbose: bool = False) -> Path:
     if not library.exists():
         print(f"relext-bench: compiling the C++{'/CUDA' if with_cuda else ''} extension "
               f"(once, about a minute) into {directory}", file=sys.stderr)
-    cpp_extension.load(
-        name=name, sources=sources, build_directory=str(directory), is_python_module=False,
-        extra_cflags=["-O3", "-fopenmp", "-fno-math-errno", *cpu_cflags()], extra_ldflags=["-fopenmp"],
-        extra_cuda_cflags=["-O3"] if with_cuda else None,
-        with_cuda=with_cuda, verbose=verbose)
+    try:
+        cpp_extension.load(
+            name=name, sources=sources, build_directory=str(directory), is_python_module=False,
+            extra_cflags=["-O3", "-fopenmp", "-fno-math-errno", *cpu_cflags()], extra_ldflags=["-fopenmp"],
+            extra_cuda_cflags=["-O3"] if with_cuda else None,
+            with_cuda=with_cuda, verbose=verbose)
+    except (KeyboardInterrupt, SystemExit):
+        abandon_build(directory)
+        raise
     digest = directory / f"{library.name}.sha256"
     if not digest.exists():  # written whole or not at all: another process may be checking it
         partial = digest.with_name(f".{digest.name}.{os.getpid()}")
         partial.write_text(file_sha256(library) + "\n")
         os.replace(partial, digest)
     return directory
+
+
+def abandon_build(directory: Path) -> None:
+    """After an interrupted compile: ends the compilers still running in the build
+    directory (torch stops ninja, not ninja's children) and removes the locks they
+    leave, so the next build neither waits on a dead lock nor races a stray compiler."""
+    import signal
+
+    target = str(directory.resolve())
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) != os.getpid() and os.readlink(proc / "cwd") == target:
+                os.kill(int(proc.name), signal.SIGTERM)
+        except (OSError, ValueError):  # gone meanwhile, or not ours to read
+            continue
+    for lock in ("lock", ".ninja_lock"):
+        (directory / lock).unlink(missing_ok=True)
 
 
 def verified(library: Path) -> bool:

@@ -20,6 +20,7 @@ channel mask per row group (sentence or window) and batch, shared by its pairs;
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch import nn
 
-from relext_bench.errors import UserError
+from relext_bench.errors import UserError, clip
 from relext_bench.kernels import embed_concat, pair_conv_pool
 from relext_bench.models import objectives
 
@@ -191,7 +192,7 @@ def config_from(cls, spec: ModelSpec):
     values = {}
     for key, value in spec.params:
         if key not in known:
-            raise UserError(f"model {spec.name}: unknown hyper-parameter {key!r} (known: {', '.join(known)})")
+            raise UserError(f"model {spec.name}: unknown hyper-parameter {clip(key, 40)} (known: {', '.join(known)})")
         values[key] = _coerce(getattr(defaults, key), value, f"model {spec.name}: {key}")
     return cls(**values)
 
@@ -207,9 +208,12 @@ def _coerce(default, value, what: str):
             return value.lower() in ("true", "1")
         if isinstance(default, tuple):
             return tuple(type(default[0])(v) for v in value.split("/"))
-        return type(default)(value)
+        number = type(default)(value)
+        if isinstance(number, float) and not math.isfinite(number):
+            raise UserError(f"{what}: {clip(value)} is not a finite number")
+        return number
     except ValueError:
-        raise UserError(f"{what}: {value!r} is not a {type(default).__name__}") from None
+        raise UserError(f"{what}: {clip(value)} is not a {type(default).__name__}") from None
 
 
 def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -13,10 +13,11 @@ import functools
 import hashlib
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from relext_bench.data.policy import TAG_SCHEMES
-from relext_bench.errors import UserError
+from relext_bench.errors import UserError, clip
 from relext_bench.models import objectives
 from relext_bench.specs import parse_spec
 
@@ -31,7 +32,7 @@ def model_entry(name: str):
 
     entry = MODELS.get(name)
     if entry is None:
-        raise UserError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+        raise UserError(f"unknown model {clip(name, 60)} (known: {', '.join(MODELS)})")
     return entry
 
 
@@ -95,6 +96,9 @@ class ModelSpec:
 def parse_model_spec(text: str) -> ModelSpec:
     """`name` or `name:key=value,...`: tags, objective, predict_rule, threshold and
     encoder are options of every model, other keys the model's hyper-parameters."""
+    # Fullwidth digits and the like read as what they are (`filters=１００` is filters=100),
+    # so one value never makes two run keys.
+    text = unicodedata.normalize("NFKC", text)
     name, items = parse_spec(text, "model spec")
     fields: dict[str, object] = {k: v for k, v in items.items() if k in SPEC_FIELDS}
     params = {k: v for k, v in items.items() if k not in SPEC_FIELDS}
@@ -102,9 +106,9 @@ def parse_model_spec(text: str) -> ModelSpec:
         try:
             fields["threshold"] = float(fields["threshold"])
         except ValueError:
-            raise UserError(f"model spec {text!r}: threshold {items['threshold']!r} is not a number") from None
+            raise UserError(f"model spec {clip(text)}: threshold {clip(items['threshold'])} is not a number") from None
         if not math.isfinite(fields["threshold"]):
-            raise UserError(f"model spec {text!r}: threshold {items['threshold']!r} is not finite")
+            raise UserError(f"model spec {clip(text)}: threshold {clip(items['threshold'])} is not finite")
     return ModelSpec(name, **fields).with_params(**params)
 
 
@@ -126,7 +130,7 @@ def check_buildable(spec: ModelSpec, text: str) -> None:
         return
     model_says, message = problem
     raise UserError(message if model_says else
-                    f"model spec {text!r}: its hyper-parameters do not make a model ({message})")
+                    f"model spec {clip(text)}: its hyper-parameters do not make a model ({message})")
 
 
 @functools.lru_cache(maxsize=256)
@@ -151,3 +155,23 @@ def parse_model(text: str) -> ModelSpec:
     spec = parse_model_spec(text)
     check_buildable(spec, text)
     return spec
+
+
+def spec_with_options(text: str, options: dict, params: dict[str, str]) -> ModelSpec:
+    """The spec `text` (`cnn:word_dim=50,tags=none`) with `options` (tags, objective,
+    predict_rule, threshold, encoder; None: not given) and hyper-parameters applied over
+    it, as `train`'s flags are; what the spec also sets must agree with it."""
+    spec = parse_model_spec(text)
+    _, written = parse_spec(unicodedata.normalize("NFKC", text), "model spec")
+    for field, value in options.items():
+        if value is None:
+            continue
+        if field in written and getattr(spec, field) != value:
+            raise UserError(f"--{field.replace('_', '-')} {value} and --model {clip(text)} ({field}={written[field]}) "
+                            "disagree: give it once")
+        spec = dataclasses.replace(spec, **{field: value})
+    own = dict(spec.params)
+    clash = sorted(k for k in params if k in own and str(own[k]) != params[k])
+    if clash:
+        raise UserError(f"--param {clash[0]}={params[clash[0]]} and --model {clip(text)} disagree: give it once")
+    return spec.with_params(**params)

@@ -55,8 +55,7 @@ def build(directory: str | Path, reports: str | Path = "reports", kinds: list[st
     """Writes reports/NAME.md (and reports/NAME/*.png) for each experiment in DIR (of
     the given kinds, or with the given manifest ids; default: every one)."""
     store = Store(directory)
-    found = store.manifests()
-    chosen = ids or [i for i, m in found.items() if kinds is None or m.kind in kinds]
+    chosen = ids or list(store.manifests(kinds))
     if not chosen:
         what = f"{'/'.join(kinds)} " if kinds else ""
         raise UserError(f"{directory}: no {what}experiment manifest (compare.json, ablate.json, sweep.json, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -149,6 +150,23 @@ def subsample_negatives(instances: InstanceSet, ratio: float, seed: int) -> Inst
     return instances.subset(np.sort(np.concatenate([np.flatnonzero(instances.labels > 0), drawn])))
 
 
+LONG_INPUT = 1024  # tokens: past this, one instance's input costs memory worth a warning (docs/corpora.md)
+
+
+def warn_long_inputs(corpus_name: str, *sets: InstanceSet) -> int:
+    """Warns when instances' inputs (whole sentences, or windows) are longer than
+    LONG_INPUT tokens: a batch pads to its longest input and the encoders hold
+    [batch, length, width] activations (and att_bilstm's attention more), so one very
+    long sentence can cost gigabytes. Returns how many such instances there are."""
+    lengths = np.concatenate([s.lengths for s in sets if len(s)]) if any(len(s) for s in sets) else np.zeros(0)
+    long = int((lengths > LONG_INPUT).sum())
+    if long:
+        print(f"relext-bench: warning: {corpus_name}: {long:,} instances have inputs longer than {LONG_INPUT} "
+              f"tokens (the longest {int(lengths.max()):,}); memory and time grow with the longest input of a "
+              "batch: split such sentences, or use a windowed protocol (standard-window)", file=sys.stderr)
+    return long
+
+
 def make_optimizer(cfg: TrainConfig, params):
     name = cfg.optimizer.lower()
     if name == "rmsprop":
@@ -244,6 +262,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
         train = subsample_negatives(train, neg_ratio, seed)
     dev = builder.build([s for d in partition.dev for s in d.sentences])
     test = dev if partition.test is partition.dev else builder.build([s for d in partition.test for s in d.sentences])
+    warn_long_inputs(corpus.name, *([train, dev] if test is dev else [train, dev, test]))
     timings["build_s"] = time.perf_counter() - t0
     record["instances"] = {"train": len(train), "dev": len(dev), "test": len(test),
                            "train_positives": train.positives, "train_negatives_before_sampling": negatives_before,
