@@ -20,10 +20,40 @@ HEARTBEAT_S = 60  # database storages: a running trial's heartbeat
 
 
 def load_optuna():
+    import logging
+
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _InterruptWithoutTraceback) for f in handler.filters):
+            handler.addFilter(_InterruptWithoutTraceback())
     return optuna
+
+
+def storage_error(e: BaseException | None) -> BaseException | None:
+    """The driver's or SQLAlchemy's error behind `e` (its own, or one that was being
+    handled when it was raised: Optuna can fail on its way out of a lost database), or
+    None when the storage is not to blame."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
+
+
+class _InterruptWithoutTraceback:
+    """Optuna logs a trial ended by Ctrl-C or SIGTERM, or by a storage that stopped
+    answering, with its traceback; the first the user asked for, the second `tune`
+    says in one line, so Optuna's line comes without one."""
+
+    def filter(self, record) -> bool:
+        if record.exc_info and (isinstance(record.exc_info[1], KeyboardInterrupt)
+                                or storage_error(record.exc_info[1]) is not None):
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def open_storage(url: str | None, out: str | Path):

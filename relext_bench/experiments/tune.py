@@ -30,7 +30,13 @@ from pathlib import Path
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import load_corpus
-from relext_bench.experiments.storage import load_optuna, open_storage, public_url, scrub  # noqa: F401 (open_storage: the API)
+from relext_bench.experiments.storage import (  # noqa: F401 (open_storage: the API)
+    load_optuna,
+    open_storage,
+    public_url,
+    scrub,
+    storage_error,
+)
 from relext_bench.files import read_record, write_json_atomic
 from relext_bench.models import MODELS
 from relext_bench.models.spec import parse_model, spec_text
@@ -113,10 +119,10 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
         try:
             study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
         except Exception as e:
-            if not type(e).__module__.startswith(("sqlalchemy", "psycopg")):
+            if (lost := storage_error(e)) is None:
                 raise
-            cause = " ".join(str(getattr(e, "orig", None) or e).split())[:300]
-            raise UserError(f"--storage {public_url(storage)} stopped answering ({type(e).__name__}: "
+            cause = " ".join(str(getattr(lost, "orig", None) or lost).split())[:300]
+            raise UserError(f"--storage {public_url(storage)} stopped answering ({type(lost).__name__}: "
                             f"{scrub(cause, storage or '')}); the trial in flight is marked failed when the "
                             "study next runs, and `tune` resumes it") from None
     snapshot = write_snapshot(study, out, public_url(storage))
