@@ -230,3 +230,29 @@ def test_a_database_that_stops_mid_trial_is_one_line_and_the_study_goes_on(tmp_p
     finally:
         subprocess.run([*server, "stop", str(where)], capture_output=True)
         subprocess.run(["rm", "-rf", str(where)])
+
+
+def test_a_brat_span_annotated_twice_is_kept_once_and_its_relations_follow_it():
+    from relext_bench.data import brat
+    from relext_bench.data.problems import Problems
+
+    text = "Ann works for Acme."
+    ann = ("T1\tPerson 0 3\tAnn\nT2\tPerson 0 3\tAnn\nT3\tOrganization 14 18\tAcme\n"
+           "R1\tWork Arg1:T2 Arg2:T3\nR2\tSame Arg1:T1 Arg2:T2\n")
+    problems = Problems()
+    doc = brat.parse_ann(text, ann, "doc.ann", problems)
+    (sentence,) = brat.to_sentences("doc", text, doc, "en", problems, "doc.ann")
+    assert [m.id for m in sentence.entities] == ["doc:T1", "doc:T3"]
+    (work,) = sentence.relations  # R1 moves to the kept T1; R2 would pair T1 with its copy
+    assert (work.type, work.arg1, work.arg2) == ("Work", "doc:T1", "doc:T3")
+    assert problems.skipped() == {"skipped: duplicate entity span (the first kept)": 1,
+                                  "skipped: relation from a mention to itself": 1}
+
+
+def test_parameters_tuned_on_another_corpus_get_a_warning(capsys):
+    from relext_bench.experiments.tune import warn_if_tuned_elsewhere
+
+    tuned = {"study": "s", "snapshot": {"attrs": {"corpus": {"name": "chisiec", "digest": "c97b31765dba"}}}}
+    warn_if_tuned_elsewhere(tuned, CORPUS)
+    err = capsys.readouterr().err
+    assert "study s was tuned on chisiec (digest c97b3176)" in err and err.count("\n") == 1
