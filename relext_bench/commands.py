@@ -110,6 +110,7 @@ def train(args) -> int:
     from relext_bench.files import check_writable, write_or_keep
     from relext_bench.models.spec import check_buildable
     from relext_bench.protocols import get_protocol
+    from relext_bench.semeval import write_answers
     from relext_bench.training.trainer import TrainConfig, train_run
 
     protocol = get_protocol(args.protocol)
@@ -138,6 +139,7 @@ def train(args) -> int:
     record = train_run(corpus, protocol, partition, spec, args.seed, cfg)
     out = Path(args.out) / f"{corpus.name}-{protocol.name}-{partition.name}-seed{args.seed}-{key}.json"
     write_or_keep(out, record | {"key": key})
+    answers = write_answers(out, record)
     if corpus.synthetic:
         print("SYNTHETIC corpus (generated, not real data)")
     if record["status"] != "finished":
@@ -152,7 +154,10 @@ def train(args) -> int:
     print(f"epochs {record['epochs']} (best {record['best_epoch']}); "
           f"{record['timings']['train_instances_per_s']:.0f} training instances/s; "
           f"leak probe F1 {leak['f1']:.3f} (lift {leak['lift']:.2f}); kernels: {record['environment']['kernel_backend']}")
-    print(f"record: {out}")
+    print(f"record: {out}" + (f"; answers for the official scorer: {answers}" if answers else ""))
+    if "semeval_f1" in t:
+        print(f"official score (SemEval-2010 Task 8, macro-F1 over 9 types, direction required): "
+              f"{100 * t['semeval_f1']:.2f}")
     if record["best_epoch"] == record["epochs"]:
         print(f"relext-bench: warning: the best epoch is the last one trained ({record['epochs']} of at most "
               f"{args.max_epochs}): the run may not have converged; raise --max-epochs", file=sys.stderr)

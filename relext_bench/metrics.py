@@ -7,7 +7,12 @@ All scores are over the positive labels only, as in RE evaluation:
   as 0; scikit-learn's `average="macro"` with `labels` = those present);
 - weighted P/R/F1: per-label scores weighted by gold support (scikit-learn's
   `average="weighted"` over the positive labels: the paper's script's metric);
-- identification P/R/F1: relation vs Other, whatever the type.
+- identification P/R/F1: relation vs Other, whatever the type;
+- on SemEval-2010 Task 8, its official score (`semeval_f1`): the task scorer's
+  "(9+1)-way evaluation with directionality taken into account", per relation type
+  P = right label and direction / predicted as the type (either direction), R = right /
+  gold of the type, and the mean of the per-type F1 over the types the gold holds
+  (Other excluded). It too is a function of the per-label counts.
 Each result carries a signature (`relext_bench/signature.py`, stored in its full form)
 naming what was computed, so a number can be told apart from one computed another way.
 """
@@ -55,17 +60,44 @@ def scores_from_counts(c: np.ndarray) -> dict[str, float]:
     }
 
 
+def relation_type(label: str) -> str:
+    """`Cause-Effect(e2,e1)` -> `Cause-Effect` (labels without a direction stay)."""
+    return label.split("(", 1)[0]
+
+
+def semeval_f1_from_counts(c: np.ndarray, label_names: list[str]) -> float:
+    """SemEval-2010 Task 8's official score from per-label [tp, fp, fn] rows (row 0 the
+    negative class): see the module docstring; what the official scorer computes."""
+    types = sorted({relation_type(n) for n in label_names[1:]})
+    index = {t: [i for i, n in enumerate(label_names) if i and relation_type(n) == t] for t in types}
+    f1s = []
+    for t in types:
+        rows = c[index[t]]
+        right, predicted, gold = rows[:, 0].sum(), (rows[:, 0] + rows[:, 1]).sum(), (rows[:, 0] + rows[:, 2]).sum()
+        if gold == 0:  # the scorer averages over the types of the key
+            continue
+        f1s.append(prf(right, predicted - right, gold - right)[2])
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+OFFICIAL = {"semeval2010": ("semeval_f1", semeval_f1_from_counts)}  # corpus -> (name, score from counts)
+
+
 def signature(metric: str, label_names: list[str]) -> Signature:
     return Signature.of(metric=metric, labels=f"{len(label_names) - 1}+{label_names[0]}", negative="excluded",
                         relext_bench=__version__)
 
 
-def evaluate(gold, pred, label_names: list[str]) -> dict:
-    """Every score, the per-label table and the confusion matrix."""
+def evaluate(gold, pred, label_names: list[str], corpus: str | None = None) -> dict:
+    """Every score, the per-label table and the confusion matrix (and the corpus's
+    official score, where it has one: `OFFICIAL`)."""
     gold, pred = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
     k = len(label_names)
     c = counts(gold, pred, k)
     result = {name: float(v) for name, v in scores_from_counts(c).items()}
+    if corpus in OFFICIAL:
+        name, score = OFFICIAL[corpus]
+        result[name] = score(c, label_names)
     ident = prf(float(((gold > 0) & (pred > 0)).sum()), float(((gold == 0) & (pred > 0)).sum()),
                 float(((gold > 0) & (pred == 0)).sum()))
     result.update(identification_p=ident[0], identification_r=ident[1], identification_f1=ident[2])

@@ -80,6 +80,7 @@ class Scores:
     identification_p: float = float("nan")
     identification_r: float = float("nan")
     identification_f1: float = float("nan")
+    semeval_f1: float | None = None  # SemEval-2010 Task 8's official score (metrics.OFFICIAL)
     per_label: dict[str, dict] = field(default_factory=dict)  # label -> p, r, f1, support
     confusion: list[list[int]] = field(default_factory=list)  # gold x predicted
     signature: dict[str, str] = field(default_factory=dict)  # metric -> its signature

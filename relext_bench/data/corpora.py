@@ -173,6 +173,15 @@ CORPORA: dict[str, CorpusEntry] = {e.name: e for e in (
         "Software Mentions in Scientific Articles, CIKM",
         "github.com/dave-s477/SoMeSci @ 75b7d9d9, archive of 4 brat subsets + split file (tree digest)",
         "1,367 documents"),
+    public_entry(
+        "semeval2010", "en",
+        "SemEval-2010 Task 8: one marked pair per sentence, 9 directed relation types and Other; "
+        "no entity types; the official score is the macro-F1 over the 9 types, direction required",
+        "CC BY 3.0 Unported",
+        "Hendrickx et al. 2010, SemEval-2010 Task 8: Multi-Way Classification of Semantic Relations "
+        "between Pairs of Nominals, SemEval",
+        "github.com/SeoSangwoo/Attention-Based-BiLSTM-relation-extraction @ 02c0000c, "
+        "SemEval2010_task8_all_data/ (sha256 per file)", "10,717 sentences"),
     ace_entry("ace_zh", "zh", "Chinese"),
     ace_entry("ace_en", "en", "English"),
     CorpusEntry(

@@ -226,6 +226,12 @@ LOADER_VERSION = 2  # 2: a span annotated twice is kept once
 # Relation types that hold both ways by their definition in each corpus's guidelines
 # (docs/corpora.md, "Symmetric relation types", gives the sources and the measured share
 # annotated in text order).
+def load_semeval2010(strict: bool = False) -> Corpus:
+    from relext_bench.data.semeval import load_semeval2010 as load
+
+    return load(strict)
+
+
 SYMMETRIC_TYPES = {
     "chisiec": ("兄弟", "同僚"),  # brothers, colleagues
     "crossre": ("compare", "opposite", "related-to", "social"),

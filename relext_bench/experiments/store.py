@@ -26,6 +26,7 @@ from relext_bench.errors import UserError
 from relext_bench.experiments.claims import pid_alive
 from relext_bench.files import read_record, write_json_atomic, write_or_keep
 from relext_bench.records import Manifest, RecordError, RunRecord
+from relext_bench.semeval import write_answers
 
 KINDS = ("compare", "ablate", "sweep")
 
@@ -76,6 +77,7 @@ class Store:
         """Stores the record; when the write fails, it is kept in a fallback file and
         the error (a UserError) names both."""
         write_or_keep(self.path(key), record | {"key": key})
+        write_answers(self.path(key), record)  # SemEval-2010 runs: the official scorer's input
 
     def finished(self, key: str) -> bool:
         """A stored run that finished (a failed one is run again)."""

@@ -24,7 +24,7 @@ from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
-from relext_bench.metrics import evaluate
+from relext_bench.metrics import OFFICIAL, evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
 from relext_bench.protocols import Partition, Protocol
 from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
@@ -334,9 +334,11 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     timings["train_instances_per_s"] = float(np.mean([c["train_instances_per_s"] for c in curve if c["train_instances_per_s"]]))
     record.update(
         status="finished", curve=curve, epochs=epochs, timings=timings,
-        dev=evaluate(dev.labels, dev_pred, builder.labels),
-        test=evaluate(test.labels, test_pred, builder.labels),
+        dev=evaluate(dev.labels, dev_pred, builder.labels, corpus.name),
+        test=evaluate(test.labels, test_pred, builder.labels, corpus.name),
         predictions={"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)},
         environment=environment(kernels_for(torch_device)),
     )
+    if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
+        record["predictions"]["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
     return RunRecord.from_dict(record, "the trainer's record").to_dict()
