@@ -131,3 +131,19 @@ def test_a_run_with_glove_records_its_coverage(tmp_path, capsys):
     (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     emb = record["embeddings"]
     assert emb["file"] == "glove-6b-50d" and emb["dim"] == 50 and emb["coverage"] > 0.9
+
+
+@needs_mirror
+@pytest.mark.slow
+def test_the_report_shows_the_official_score_beside_micro_f1(tmp_path, capsys):
+    out, reports = tmp_path / "out", tmp_path / "rep"
+    argv = ["compare", "--corpus", "semeval2010", "--models", "cnn:filters=16,word_dim=16,tags=bio", "--seeds", "1",
+            "--max-epochs", "1", "--min-steps", "0", "--out", str(out), "--reports", str(reports)]
+    assert main(argv) == 0
+    (record,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert (out / "runs" / f"{record['key']}.answers.txt").exists()
+    text = (reports / "semeval2010-standard-compare.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| model") and "| runs" in line)
+    assert "official `semeval_f1`" in header
+    row = next(line for line in text.split("## Results")[1].splitlines() if line.startswith("| cnn"))
+    assert f"{100 * record['test']['semeval_f1']:.2f}" in row

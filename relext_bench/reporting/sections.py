@@ -9,6 +9,7 @@ import numpy as np
 
 from relext_bench import __version__, significance
 from relext_bench.experiments.published import PUBLISHED, SOURCE
+from relext_bench.metrics import OFFICIAL
 from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import mean_sd, metric_parts, pct, table
@@ -139,12 +140,24 @@ def main_rows(exp: Experiment, groups: dict[str, Group]) -> list[list[str]]:
 
 
 def results_section(exp: Experiment) -> list[str]:
+    rows, headers = main_rows(exp, exp.at(None)), ["model", "runs", "P", "R", "F1", "95% CI", "min", "max"]
+    official = OFFICIAL.get(exp.manifest.corpus["name"])
+    note = []
+    if official:  # the corpus's own score, as its official scorer computes it, beside ours
+        name = official[0]
+        groups = exp.at(None)
+        for row, role in zip(rows, [r for r in exp.roles() if r in groups]):
+            row.insert(5, mean_sd(groups[role].scores(name)))
+        headers.insert(5, f"official `{name}`")
+        note = [f"`{name}`: the task's official score (SemEval-2010 Task 8: macro-F1 over the 9 relation types, "
+                "direction required, Other excluded), as its Perl scorer computes it from the run's answer file "
+                "(`runs/KEY.answers.txt`); models are selected on the dev set's "
+                f"`{exp.metric}`.", ""]
     return ["## Results", "",
             f"Test `{exp.metric}` in percent over finished runs (mean ± sd over seeds"
             + (" and folds" if len(exp.manifest.partitions) > 1 else "")
             + "; 95% CI: bootstrap of the mean; failed runs are not averaged in).", "",
-            table(main_rows(exp, exp.at(None)), ["model", "runs", "P", "R", "F1", "95% CI", "min", "max"]), ""] \
-        + tuned_ranking(exp)
+            table(rows, headers), ""] + note + tuned_ranking(exp)
 
 
 def tuned_ranking(exp: Experiment) -> list[str]:
