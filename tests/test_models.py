@@ -217,3 +217,32 @@ def test_embeddings_are_part_of_a_runs_key(tmp_path, capsys):
                  "--embeddings", str(bad), "--out", str(tmp_path / "out"), "--reports", str(tmp_path)]) == 2
     assert "bad.txt:1: 'nan' is not a finite number" in capsys.readouterr().err
     assert not list((tmp_path / "out").rglob("*.json"))  # refused before any run
+
+
+@pytest.mark.parametrize("e1, e2, expected", [
+    ((1, 2), (3, 5), ["a", "<e1>", "b", "</e1>", "c", "<e2>", "d", "e", "</e2>"]),
+    ((0, 1), (1, 2), ["<e1>", "a", "</e1>", "<e2>", "b", "</e2>", "c", "d", "e"]),  # adjacent mentions
+    ((3, 5), (0, 2), ["<e2>", "a", "b", "</e2>", "c", "<e1>", "d", "e", "</e1>"]),
+])
+def test_att_bilstm_markers_stand_at_the_mentions_edges(e1, e2, expected):
+    from relext_bench.models.spec import parse_model
+
+    model = build_model(parse_model("att_bilstm:markers=true,position_dim=0,word_dim=4,tag_dim=2"),
+                        Sizes(words=8, positions=5, tags=3, labels=3))
+    width = model.input_width
+    names = ["a", "b", "c", "d", "e"]
+    tokens = torch.stack([torch.full((width,), float(10 + k)) for k in range(5)] + [torch.zeros(width)])  # + padding
+    x = tokens.unsqueeze(0)  # [1, 6, D]: five tokens and one padding
+    batch = {"e1": torch.tensor([e1]), "e2": torch.tensor([e2]), "lengths": torch.tensor([5])}
+    out, lengths = model.with_markers(x, batch)
+    markers = {tuple(v.tolist()): n for v, n in zip(model.marker_vectors, ["<e1>", "</e1>", "<e2>", "</e2>"])}
+    seen = [names[int(row[0]) - 10] if row[0] >= 10 else markers[tuple(row.tolist())] for row in out[0, :9]]
+    assert seen == expected and lengths.tolist() == [9] and (out[0, 9] == 0).all()
+
+
+def test_zeng_2014_s_cnn_has_its_hidden_layer():
+    from relext_bench.models.spec import parse_model
+
+    model = build_model(parse_model("cnn:widths=3,filters=200,hidden=100,word_dim=50,position_dim=5"),
+                        Sizes(words=8, positions=5, tags=3, labels=3))
+    assert model.hidden.in_features == 200 and model.classifier.in_features == 100

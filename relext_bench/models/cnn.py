@@ -6,9 +6,14 @@ Word + two position embeddings; convolutions of widths 2-5 with 150 filters each
 max pooling over time, dropout 0.5, a linear layer; softmax cross-entropy over the
 labels with Other.
 
-Deviations: word embeddings are trained from random initialisation (both papers start
-from word2vec; `relext_bench.data.vocab.load_word2vec` loads such vectors); widths
-follow Nguyen & Grishman; no lexical features (Zeng's WordNet hypernyms).
+Deviations: word embeddings are trained from random initialisation unless
+`--embeddings` gives vectors (both papers start from pre-trained ones); widths follow
+Nguyen & Grishman; no lexical features (Zeng's WordNet hypernyms).
+
+Zeng et al. 2014's own configuration (their "WF+PF" row, 78.9 on SemEval-2010 Task 8):
+`cnn:widths=3,filters=200,hidden=100,word_dim=50,position_dim=5`: one convolution of
+width 3, max pooling, then a tanh hidden layer of 100 (`hidden`, 0 = none) before the
+classifier.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class CNNConfig(InputConfig):
     widths: tuple[int, ...] = (2, 3, 4, 5)
     filters: int = 150
     dropout: float = 0.5
+    hidden: int = 0  # a tanh layer of this width after pooling (Zeng et al. 2014: 100); 0: none
 
 
 class CNN(RelationModel):
@@ -37,17 +43,24 @@ class CNN(RelationModel):
         c = self.config
         self.convs = nn.ModuleList(nn.Conv1d(input_width, c.filters, w) for w in c.widths)
         self.drop = nn.Dropout(c.dropout)
-        return c.filters * len(c.widths)
+        pooled = c.filters * len(c.widths)
+        self.hidden = nn.Linear(pooled, c.hidden) if c.hidden else None
+        return c.hidden or pooled
+
+    def head(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        h = torch.cat(feats, dim=1)  # [B, filters * widths]
+        if self.hidden is not None:
+            h = torch.tanh(self.hidden(h))  # [B, hidden]
+        return self.drop(h)
 
     def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         xt = x.transpose(1, 2)
-        feats = [masked_max(torch.tanh(same_conv(xt, conv)).transpose(1, 2), batch["mask"]) for conv in self.convs]
-        return self.drop(torch.cat(feats, dim=1))
+        return self.head([masked_max(torch.tanh(same_conv(xt, conv)).transpose(1, 2), batch["mask"])
+                          for conv in self.convs])
 
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # tanh after max pooling: the same value, since tanh is increasing.
-        feats = [torch.tanh(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs]
-        return self.drop(torch.cat(feats, dim=1))
+        return self.head([torch.tanh(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs])
 
 
 def search_space(trial) -> dict:
