@@ -147,3 +147,25 @@ def test_the_report_shows_the_official_score_beside_micro_f1(tmp_path, capsys):
     assert "official `semeval_f1`" in header
     row = next(line for line in text.split("## Results")[1].splitlines() if line.startswith("| cnn"))
     assert f"{100 * record['test']['semeval_f1']:.2f}" in row
+
+
+def test_each_published_semeval_figure_sits_beside_its_configuration():
+    from relext_bench.experiments.published import SEMEVAL
+    from relext_bench.models.spec import parse_model_spec
+    from relext_bench.records import Manifest, RoleEntry, RunRecord, Scores
+    from relext_bench.reporting.experiment import Experiment, Group
+    from relext_bench.reporting.sections import published_section
+
+    system, published, spec, _ = SEMEVAL[0]
+    role = "zeng"
+    manifest = Manifest(kind="compare", corpus_spec="semeval2010", corpus={"name": "semeval2010"},
+                        protocol="standard", metric="micro_f1", seeds=[1, 2], partitions=["main"],
+                        roles=[RoleEntry(role, spec, "x", parse_model_spec(spec).key())], runs=[],
+                        train_config={}, corpus_stats={})
+    runs = [RunRecord("finished", {}, "main", seed, test=Scores(0, 0, 0, 0, 0, 0, 0, semeval_f1=f))
+            for seed, f in ((1, 0.78), (2, 0.80))]
+    text = "\n".join(published_section(Experiment("compare", manifest, {(role, None): Group(role, "x", finished=runs)})))
+    row = next(line for line in text.splitlines() if line.startswith(f"| {system}"))
+    assert f"| {published:.1f} " in row and "79.00 ± 1.41" in row and "+0.10" in row
+    other = next(line for line in text.splitlines() if line.startswith(f"| {SEMEVAL[1][0]}"))
+    assert "| -" in other  # not run: no figure of ours
