@@ -256,3 +256,28 @@ def test_parameters_tuned_on_another_corpus_get_a_warning(capsys):
     warn_if_tuned_elsewhere(tuned, CORPUS)
     err = capsys.readouterr().err
     assert "study s was tuned on chisiec (digest c97b3176)" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_compare_at_once_and_leaves_no_worker_or_claim(tmp_path):
+    import psutil
+
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "relext_bench", "compare", "--corpus", "synth_zh:documents=30", "--models",
+            "cnn,pcnn", "--seeds", "2", "--workers", "2", "--threads", "1", "--min-steps", "100000",
+            "--out", str(out), "--reports", str(tmp_path / "rep")]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 120
+    while time.time() < end and len(list((out / "runs").glob("*.claim"))) < 2:
+        time.sleep(0.5)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= 2, "the workers did not start"
+    time.sleep(2.0)  # into their training
+    start = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert time.time() - start < 20  # not after the runs in flight (minutes each)
+    assert not list((out / "runs").glob("*.claim")) and not list((out / "runs").glob("*.json"))
+    psutil.wait_procs(workers, timeout=10)
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)

@@ -14,6 +14,7 @@ does what a cluster needs: scheduling, worker loss, retries, data transfer.
 """
 from __future__ import annotations
 
+import multiprocessing
 import re
 from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -43,6 +44,16 @@ class Pool:
         if shutdown:
             shutdown()
 
+    def abort(self) -> None:
+        """Stops now (the experiment was interrupted): queued runs are cancelled and the
+        worker processes ended, instead of waiting for the runs in flight, whose records
+        nobody would store."""
+        shutdown = getattr(self.executor, "shutdown", None)
+        if shutdown:
+            shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.terminate()
+
 
 class DaskPool(Pool):
     local = False  # each worker uses its own devices
@@ -66,6 +77,8 @@ class DaskPool(Pool):
         self.executor.close()
         if self.cluster is not None:
             self.cluster.close()
+
+    abort = close  # the scheduler cancels a closed client's tasks
 
 
 def local_workers(scheduler: str) -> int | None:

@@ -278,6 +278,11 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     claims = Claims(store.runs)
     try:
         ran = _run_claimed(pool, todo, store, claims, bar, corpus_spec, protocol.name, cfg) if pool else []
+    except BaseException:  # Ctrl-C, SIGTERM, a store that fails: nothing waits for the runs in flight
+        if pool:
+            pool.abort()
+            pool = None
+        raise
     finally:
         claims.release_all()
         bar.close()
