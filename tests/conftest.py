@@ -43,9 +43,17 @@ def tiny_corpus(sentences, relation_types=("ORG-AFF", "PHYS"), symmetric_types=(
 
 def pytest_configure(config):
     """Benchmarks run once, untimed, in a plain test run (they double as smoke tests);
-    `pytest --benchmark-only` times them."""
+    `pytest --benchmark-only` times them, with the harness's default thread count (the
+    cores no other process keeps busy), as a run would have: torch's own default, every
+    core, collapses on a busy machine."""
     if hasattr(config.option, "benchmark_disable") and not config.option.benchmark_only:
         config.option.benchmark_disable = True
+    if getattr(config.option, "benchmark_only", False):
+        import torch
+
+        from relext_bench.training.threads import default_threads
+
+        torch.set_num_threads(default_threads())
 
 
 @pytest.hookimpl(trylast=True)
