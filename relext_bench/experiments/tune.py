@@ -30,7 +30,7 @@ from pathlib import Path
 
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import load_corpus
-from relext_bench.experiments.storage import (  # noqa: F401 (open_storage: the API)
+from relext_bench.experiments.storage import (
     load_optuna,
     open_storage,
     public_url,
@@ -113,9 +113,10 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
 
     fail_orphans(study)
     if _taken(study) < trials:
-        # Trials other processes are running count: `--trials N` is N finished in all.
-        stop = optuna.study.MaxTrialsCallback(
-            trials, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
+        def stop(study, trial) -> None:  # other processes' running trials count: `--trials N` is N in all
+            if _taken(study) >= trials:
+                study.stop()
+
         try:
             study.optimize(objective, timeout=timeout, callbacks=[stop], catch=())
         except Exception as e:

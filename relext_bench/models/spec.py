@@ -93,13 +93,16 @@ class ModelSpec:
         return f"{s.name}[tags={s.tags},obj={s.objective}{extra}]"
 
 
+def spec_items(text: str) -> tuple[str, dict[str, str]]:
+    """A model spec's name and items. Fullwidth digits and the like read as what they are
+    (`filters=１００` is filters=100), so one value never makes two run keys."""
+    return parse_spec(unicodedata.normalize("NFKC", text), "model spec")
+
+
 def parse_model_spec(text: str) -> ModelSpec:
     """`name` or `name:key=value,...`: tags, objective, predict_rule, threshold and
     encoder are options of every model, other keys the model's hyper-parameters."""
-    # Fullwidth digits and the like read as what they are (`filters=１００` is filters=100),
-    # so one value never makes two run keys.
-    text = unicodedata.normalize("NFKC", text)
-    name, items = parse_spec(text, "model spec")
+    name, items = spec_items(text)
     fields: dict[str, object] = {k: v for k, v in items.items() if k in SPEC_FIELDS}
     params = {k: v for k, v in items.items() if k not in SPEC_FIELDS}
     if "threshold" in fields:
@@ -162,7 +165,7 @@ def spec_with_options(text: str, options: dict, params: dict[str, str]) -> Model
     predict_rule, threshold, encoder; None: not given) and hyper-parameters applied over
     it, as `train`'s flags are; what the spec also sets must agree with it."""
     spec = parse_model_spec(text)
-    _, written = parse_spec(unicodedata.normalize("NFKC", text), "model spec")
+    _, written = spec_items(text)
     for field, value in options.items():
         if value is None:
             continue

@@ -120,7 +120,9 @@ def corpus_section(exp: Experiment) -> list[str]:
     return lines
 
 
-def main_rows(exp: Experiment, groups: dict[str, Group]) -> list[list[str]]:
+def main_rows(exp: Experiment, groups: dict[str, Group], official: str | None = None) -> list[list[str]]:
+    """One row per model: runs, P, R, F1 (and the corpus's `official` score) mean ± sd,
+    the F1's 95% CI, min and max."""
     p_key, r_key = metric_parts(exp.metric)
     rows = []
     for role in exp.roles():
@@ -133,22 +135,18 @@ def main_rows(exp: Experiment, groups: dict[str, Group]) -> list[list[str]]:
         r = g.scores(r_key) if r_key else np.array([])
         state = f"{len(g.finished)}" + (f" (+{len(g.failed)} failed)" if g.failed else "") \
             + (f" ({g.missing} missing)" if g.missing else "")
-        rows.append([role, state, mean_sd(p), mean_sd(r), mean_sd(f1),
-                     f"[{pct(ci[0])}, {pct(ci[1])}]" if len(f1) > 1 else "-",
-                     pct(f1.min()) if len(f1) else "-", pct(f1.max()) if len(f1) else "-"])
+        rows.append([role, state, mean_sd(p), mean_sd(r), mean_sd(f1)]
+                    + ([mean_sd(g.scores(official))] if official else [])
+                    + [f"[{pct(ci[0])}, {pct(ci[1])}]" if len(f1) > 1 else "-",
+                       pct(f1.min()) if len(f1) else "-", pct(f1.max()) if len(f1) else "-"])
     return rows
 
 
 def results_section(exp: Experiment) -> list[str]:
-    rows, headers = main_rows(exp, exp.at(None)), ["model", "runs", "P", "R", "F1", "95% CI", "min", "max"]
-    official = OFFICIAL.get(exp.manifest.corpus["name"])
+    name = OFFICIAL.get(exp.manifest.corpus["name"], (None,))[0]  # the corpus's own score, beside ours
+    headers = ["model", "runs", "P", "R", "F1"] + ([f"official `{name}`"] if name else []) + ["95% CI", "min", "max"]
     note = []
-    if official:  # the corpus's own score, as its official scorer computes it, beside ours
-        name = official[0]
-        groups = exp.at(None)
-        for row, role in zip(rows, [r for r in exp.roles() if r in groups]):
-            row.insert(5, mean_sd(groups[role].scores(name)))
-        headers.insert(5, f"official `{name}`")
+    if name:
         note = [f"`{name}`: the task's official score (SemEval-2010 Task 8: macro-F1 over the 9 relation types, "
                 "direction required, Other excluded), as its Perl scorer computes it from the run's answer file "
                 "(`runs/KEY.answers.txt`); models are selected on the dev set's "
@@ -157,7 +155,7 @@ def results_section(exp: Experiment) -> list[str]:
             f"Test `{exp.metric}` in percent over finished runs (mean ± sd over seeds"
             + (" and folds" if len(exp.manifest.partitions) > 1 else "")
             + "; 95% CI: bootstrap of the mean; failed runs are not averaged in).", "",
-            table(rows, headers), ""] + note + tuned_ranking(exp)
+            table(main_rows(exp, exp.at(None), name), headers), ""] + note + tuned_ranking(exp)
 
 
 def tuned_ranking(exp: Experiment) -> list[str]:

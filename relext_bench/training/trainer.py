@@ -156,7 +156,7 @@ def warn_long_inputs(corpus_name: str, *sets: InstanceSet) -> int:
     LONG_INPUT tokens: a batch pads to its longest input and the encoders hold
     [batch, length, width] activations (and att_bilstm's attention more), so one very
     long sentence can cost gigabytes. Returns how many such instances there are."""
-    lengths = np.concatenate([s.lengths for s in sets if len(s)]) if any(len(s) for s in sets) else np.zeros(0)
+    lengths = np.concatenate([s.lengths for s in sets])
     long = int((lengths > LONG_INPUT).sum())
     if long:
         print(f"relext-bench: warning: {corpus_name}: {long:,} instances have inputs longer than {LONG_INPUT} "
