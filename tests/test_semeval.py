@@ -169,3 +169,90 @@ def test_each_published_semeval_figure_sits_beside_its_configuration():
     assert f"| {published:.1f} " in row and "79.00 ± 1.41" in row and "+0.10" in row
     other = next(line for line in text.splitlines() if line.startswith(f"| {SEMEVAL[1][0]}"))
     assert "| -" in other  # not run: no figure of ours
+
+
+def grid_experiment(seeds_f1, train_config):
+    """An experiment whose one role runs Zeng et al.'s configuration (SEMEVAL[0])."""
+    from relext_bench.experiments.published import SEMEVAL
+    from relext_bench.models.spec import parse_model_spec
+    from relext_bench.records import Manifest, RoleEntry, RunRecord, Scores
+    from relext_bench.reporting.experiment import Experiment, Group
+
+    spec = SEMEVAL[0][2]
+    manifest = Manifest(kind="compare", corpus_spec="semeval2010", corpus={"name": "semeval2010", "digest": "d"},
+                        protocol="standard", metric="micro_f1", seeds=sorted(seeds_f1), partitions=["main"],
+                        roles=[RoleEntry("zeng", spec, "x", parse_model_spec(spec).key())], runs=[],
+                        train_config=train_config, corpus_stats={})
+    runs = [RunRecord("finished", {"name": "cnn"}, "main", seed, test=Scores(0, 0, 0, 0, 0, 0, 0, semeval_f1=f))
+            for seed, f in seeds_f1.items()]
+    return Experiment("compare", manifest, {("zeng", None): Group("zeng", "x", finished=runs)})
+
+
+def test_variants_beside_the_grid_are_set_against_its_runs_on_the_same_seeds():
+    from relext_bench.experiments.published import SEMEVAL
+    from relext_bench.records import RunRecord, Scores
+    from relext_bench.reporting.semeval import variants_section
+
+    grid = {"optimizer": "rmsprop", "lr": 0.001, "embeddings": "glove-6b-50d"}
+    exp = grid_experiment({1: 0.70, 2: 0.74, 3: 0.72}, grid)
+
+    def variant(seed, f1, label, **changed):
+        return RunRecord("finished", {"name": "cnn", "label": label}, "main", seed,
+                         train_config=grid | changed, test=Scores(0, 0, 0, 0, 0, 0, 0, semeval_f1=f1))
+
+    exp.beside = lambda: [variant(1, 0.73, "zeng", optimizer="adadelta", lr=1.0),
+                          variant(2, 0.78, "zeng", optimizer="adadelta", lr=1.0),
+                          variant(1, 0.66, "zeng", embeddings=None),
+                          variant(1, 0.75, "cnn-widths"), variant(9, 0.5, "cnn-widths")]
+    text = "\n".join(variants_section(exp))
+    rows = {line.split("|")[3].strip(): line for line in text.splitlines() if line.startswith(f"| {SEMEVAL[0][0]}")}
+    assert len(rows) == 3
+    sgd = rows["optimizer adadelta, lr 1.0"]
+    assert "| 1, 2 " in sgd and "75.50 ± 3.54" in sgd and "+3.50 ± 0.71" in sgd  # paired: +3 and +4
+    assert f"{75.5 - SEMEVAL[0][1]:+.2f}" in sgd
+    assert "-4.00" in rows["no pretrained vectors"]
+    assert "| 1, 9 " in rows["as the grid"] and "+5.00" in rows["as the grid"]  # seed 9: no grid run to pair with
+    exp.beside = lambda: []
+    assert variants_section(exp) == []
+
+
+def test_the_paper_s_four_variants_are_recognised_under_other_options():
+    from relext_bench.models.spec import parse_model_spec
+    from relext_bench.records import RoleEntry
+    from relext_bench.reporting.claims import paper_names
+
+    def roles(*specs):
+        return [RoleEntry(s, s, s, parse_model_spec(s).key()) for s in specs]
+
+    four = ["ye2019:word_dim=50,tags=none,objective=ranking", "ye2019:word_dim=50,tags=bio,objective=ranking",
+            "ye2019:word_dim=50,tags=none,objective=multitask", "ye2019:word_dim=50,tags=bio,objective=multitask"]
+    assert paper_names(roles(*four, "cnn:tags=none")) == dict(zip(four, ["Baseline", "Baseline+Tag", "Baseline+MTL",
+                                                                         "Baseline+MTL+Tag"]))
+    assert paper_names(roles(*four[:3], "ye2019:word_dim=60,tags=bio,objective=multitask")) == {}  # not alike
+    assert paper_names(roles(*four[:3], "ye2019:word_dim=50,tags=random,objective=multitask",
+                             "ye2019:word_dim=50,tags=bio,objective=multitask")) == {}  # two tag schemes
+    named = roles(*four)
+    named[0] = RoleEntry("Baseline", four[0], "x", "k")
+    assert paper_names(named) == {}  # already the paper's names
+
+
+@needs_mirror
+@pytest.mark.slow
+def test_a_variant_run_beside_the_grid_enters_its_report_and_only_the_grid_s_report_is_built(tmp_path, capsys):
+    from relext_bench.experiments.published import SEMEVAL
+
+    out, reports = tmp_path / "out", tmp_path / "rep"
+    common = ["compare", "--corpus", "semeval2010", "--models", SEMEVAL[0][2], "--seeds", "1", "--max-epochs", "1",
+              "--min-steps", "0", "--out", str(out), "--reports", str(reports)]
+    assert main([*common, "--name", "grid"]) == 0
+    assert main([*common, "--name", "faster", "--lr", "0.01", "--batch-size", "128"]) == 0
+    shutil.rmtree(reports)
+    capsys.readouterr()
+    assert main(["report", str(out), "--name", "grid", "--reports", str(reports)]) == 0
+    assert [p.name for p in reports.glob("*.md")] == ["grid.md"]
+    text = (reports / "grid.md").read_text()
+    row = next(line for line in text.split("### Where the gaps come from")[1].splitlines()
+               if line.startswith(f"| {SEMEVAL[0][0]}"))
+    assert "lr 0.01, batch_size 128" in row or "batch_size 128, lr 0.01" in row
+    assert main(["report", str(out), "--name", "nothing", "--reports", str(reports)]) == 2
+    assert "no experiment named 'nothing'" in capsys.readouterr().err

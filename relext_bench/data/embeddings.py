@@ -8,6 +8,13 @@ vocabulary's words the vectors had.
 
 GloVe's words are lowercased: a vocabulary word takes its own vector, else its
 lowercased form's.
+
+The word table (`TrainConfig.vocabulary`) holds the training words by default. With
+`vocabulary="pretrained"` it also holds every other word of the corpus the vectors have,
+so that a test word never seen in training keeps its pretrained vector instead of
+becoming unknown. Only the text's words are read, never a label, and a row no training
+sentence uses gets no gradient (and no weight decay unless asked), so the outcome is that
+of the whole pretrained table at a fraction of its size.
 """
 from __future__ import annotations
 
@@ -65,6 +72,13 @@ def digest(source: str) -> str:
 
 def describe(source: str) -> str:
     return source if source in NAMED else Path(source).name
+
+
+def covered(source: str, words: set[str]) -> set[str]:
+    """The `words` the vectors have."""
+    vocab = Vocab.build([], extra=words)
+    found, _ = rows(source, vocab)
+    return {vocab.itos[i] for i in found}
 
 
 def rows(source: str, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:

@@ -276,10 +276,11 @@ class InstanceBuilder:
 
 
 def builder_for(corpus, policy: Policy, train_sentences: Iterable[Sentence],
-                min_freq: int = 1) -> InstanceBuilder:
-    """A builder whose word vocabulary comes from the training sentences only and whose
-    tag vocabulary comes from the corpus's entity schema (not a label leak)."""
-    words = Vocab.build((s.tokens for s in train_sentences), min_freq=min_freq)
+                min_freq: int = 1, extra_words: Iterable[str] = ()) -> InstanceBuilder:
+    """A builder whose word vocabulary comes from the training sentences (plus
+    `extra_words`: those pretrained vectors cover) and whose tag vocabulary comes from
+    the corpus's entity schema (not a label leak)."""
+    words = Vocab.build((s.tokens for s in train_sentences), min_freq=min_freq, extra=extra_words)
     entity_labels = set()
     for s in corpus.sentences():
         for m in s.entities:

@@ -26,12 +26,13 @@ class Vocab:
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1,
-              max_size: int | None = None) -> Vocab:
+              max_size: int | None = None, extra: Iterable[str] = ()) -> Vocab:
+        """The counted words, then the `extra` words not among them, in text order."""
         counts = Counter(t for s in sentences for t in s)
         kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         if max_size is not None:
             kept = kept[: max(0, max_size - 2)]
-        return cls([PAD, UNK, *kept])
+        return cls([PAD, UNK, *kept, *sorted(set(extra) - set(kept) - {PAD, UNK})])
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -59,9 +59,11 @@ def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
     """What a run's key holds of its training settings: pretrained embeddings by their
     file's content, not its path (and not at all without them: keys stay as they were)."""
     keyed = {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
-    path = keyed.pop("embeddings")
+    path, vocabulary = keyed.pop("embeddings"), keyed.pop("vocabulary")
     if path:
         keyed["embeddings_sha256"] = embeddings.digest(path)
+        if vocabulary != "train":  # runs with the training words only keep the keys they had
+            keyed["vocabulary"] = vocabulary
     return keyed
 
 

@@ -51,13 +51,18 @@ def render(exp: Experiment, reports: Path, name: str) -> str:
 
 
 def build(directory: str | Path, reports: str | Path = "reports", kinds: list[str] | None = None,
-          name: str | None = None, ids: list[str] | None = None) -> list[Path]:
+          name: str | None = None, ids: list[str] | None = None, named: str | None = None) -> list[Path]:
     """Writes reports/NAME.md (and reports/NAME/*.png) for each experiment in DIR (of
-    the given kinds, or with the given manifest ids; default: every one)."""
+    the given kinds, or with the given manifest ids, or run with --name `named`;
+    default: every one)."""
     store = Store(directory)
     chosen = ids or list(store.manifests(kinds))
+    if named is not None:
+        chosen = [ident for ident in chosen if ident.partition("@")[2] == named]
     if not chosen:
         what = f"{'/'.join(kinds)} " if kinds else ""
+        if named is not None:
+            raise UserError(f"{directory}: no experiment named {named!r} (run with --name {named})")
         raise UserError(f"{directory}: no {what}experiment manifest (compare.json, ablate.json, sweep.json, "
                         "or KIND@NAME.json)")
     reports = Path(reports)

@@ -24,6 +24,7 @@ from pathlib import Path
 from relext_bench.errors import UserError
 from relext_bench.experiments.published import TAG_BAR_POINTS
 from relext_bench.experiments.store import Store
+from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.build import report_name
 from relext_bench.reporting.experiment import load_experiment
 from relext_bench.reporting.markdown import pval, table
@@ -31,6 +32,9 @@ from relext_bench.reporting.plan import PLAN, TAGGED_BASELINES, ablation_pairs, 
 from relext_bench.significance import ASO_THRESHOLD, TestPlan
 
 START, END = "<!-- claims -->", "<!-- /claims -->"
+# (tagged, objective) -> the paper's name of that ye2019 variant
+PAPER_NAMES = {(False, "ranking"): "Baseline", (True, "ranking"): "Baseline+Tag",
+               (False, "multitask"): "Baseline+MTL", (True, "multitask"): "Baseline+MTL+Tag"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,24 @@ def cell(verdict: str, found: list[dict], link: str) -> str:
     return f"[{verdict}]({link}) ({tests})"
 
 
+def paper_names(roles) -> dict[str, str]:
+    """Role name -> the paper's variant name, for a comparison that runs the paper's four
+    ye2019 variants under options of its own (SemEval: 50-d words and untyped tags, the
+    corpus having no entity types): four ye2019 roles alike but for tags (none, or one
+    scheme) and objective (ranking or multitask). Empty when the roles already carry
+    the paper's names or are not such four."""
+    if any(r.name in PAPER_NAMES.values() for r in roles):
+        return {}
+    ye = {r.name: parse_model_spec(r.spec).resolved() for r in roles}
+    ye = {name: s for name, s in ye.items() if s.name == "ye2019"}
+    by_variant = {(s.tags != "none", s.objective): name for name, s in ye.items()}
+    alike = {(s.params, s.predict_rule, s.threshold, s.encoder) for s in ye.values()}
+    schemes = {s.tags for s in ye.values()} - {"none"}
+    if len(ye) != 4 or set(by_variant) != set(PAPER_NAMES) or len(alike) != 1 or len(schemes) != 1:
+        return {}
+    return {name: PAPER_NAMES[variant] for variant, name in by_variant.items()}
+
+
 def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
     """(corpus name, link to the report section, results by pair) of the experiment in a
     results directory that decides the claims: its ablation, or, for a corpus with only a
@@ -97,9 +119,14 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
             raise UserError(f"{directory}: no ablation or comparison manifest "
                             f"(run `relext-bench ablate` with --out {directory})")
         # Chosen by the roles its manifest names; only that experiment's records are read.
-        best = max(compares, key=lambda i: len(ablation_pairs({r.name for r in manifests[i].roles})))
+        def named(i):
+            rename = paper_names(manifests[i].roles)
+            return {rename.get(r.name, r.name) for r in manifests[i].roles}
+
+        best = max(compares, key=lambda i: len(ablation_pairs(named(i))))
         exp, anchor = load_experiment(directory, best), "results"
-    groups = exp.at(None)
+    rename = paper_names(exp.manifest.roles)
+    groups = {rename.get(role, role): g for role, g in exp.at(None).items()}
     results = {(r["a"], r["b"]): r for r in compare_all(exp, ablation_pairs(groups), groups)}
     return exp.manifest.corpus["name"], f"{report_name(exp)}.md#{anchor}", results
 

@@ -32,6 +32,7 @@ class Experiment:
     kind: str
     manifest: Manifest
     groups: dict[tuple[str, float | None], Group]
+    directory: Path | None = None  # the results directory, for the runs stored beside the experiment's
 
     @property
     def metric(self) -> str:
@@ -48,6 +49,17 @@ class Experiment:
 
     def finished(self) -> list[RunRecord]:
         return [r for g in self.groups.values() for r in g.finished]
+
+    def beside(self) -> list[RunRecord]:
+        """The finished runs in the results directory that are not this experiment's,
+        on its corpus and protocol (variants measured beside it)."""
+        if self.directory is None:
+            return []
+        own = {run.key for run in self.manifest.runs}
+        digest = self.manifest.corpus["digest"]
+        return [r for r in Store(self.directory).records()
+                if r.finished and r.key not in own and (r.corpus or {}).get("digest") == digest
+                and r.protocol == self.manifest.protocol]
 
 
 def load_experiment(directory: str | Path, ident: str) -> Experiment:
@@ -68,4 +80,4 @@ def load_experiment(directory: str | Path, ident: str) -> Experiment:
             g.finished.append(record)
         else:
             g.failed.append(record)
-    return Experiment(kind, manifest, groups)
+    return Experiment(kind, manifest, groups, Path(directory))

@@ -8,9 +8,10 @@ from collections import defaultdict
 import numpy as np
 
 from relext_bench import __version__, significance
-from relext_bench.experiments.published import PUBLISHED, SEMEVAL, SEMEVAL_SOURCE, SOURCE
+from relext_bench.experiments.published import PUBLISHED, SOURCE
 from relext_bench.metrics import OFFICIAL
 from relext_bench.models.spec import parse_model_spec
+from relext_bench.reporting import semeval
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import mean_sd, metric_parts, pct, table
 from relext_bench.reporting.plan import PLAN
@@ -176,26 +177,10 @@ def tuned_ranking(exp: Experiment) -> list[str]:
             f"{' > '.join(after)}: tuning {'leaves the ranking as it was' if same else 'changes the ranking'}.", ""]
 
 
-def semeval_published_section(exp: Experiment) -> list[str]:
-    """Each baseline's published SemEval-2010 score beside ours, by the spec that
-    reproduces its configuration (`experiments/published.py: SEMEVAL`)."""
-    groups = exp.at(None)
-    by_key = {e.key: e.name for e in exp.manifest.roles}
-    rows = []
-    for system, published, spec, differences in SEMEVAL:
-        role = by_key.get(parse_model_spec(spec).key())
-        mine = groups[role].scores("semeval_f1") if role in groups else np.array([])
-        gap = f"{100 * mine.mean() - published:+.2f}" if len(mine) else "-"
-        rows.append([system, f"{published:.1f}", mean_sd(mine), str(len(mine)), gap, f"`{spec}`", differences])
-    return ["## Published numbers", "", f"Published: {SEMEVAL_SOURCE}.", "",
-            table(rows, ["system (published)", "F1", "ours: official F1", "runs", "ours - published",
-                         "our configuration", "what differs"]), ""]
-
-
 def published_section(exp: Experiment) -> list[str]:
     name = exp.manifest.corpus["name"]
     if name == "semeval2010":
-        return semeval_published_section(exp)
+        return semeval.published_section(exp)
     if name not in PUBLISHED:
         return []
     ours = {role: g.scores(exp.metric) for role, g in exp.at(None).items()}

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
+from relext_bench.data.vocab import Vocab
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
 from relext_bench.metrics import OFFICIAL, evaluate
@@ -52,6 +53,7 @@ class TrainConfig:
     eval_batch_size: int = 1024
     device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
     embeddings: str | None = None  # word2vec text file or named source (data/embeddings.py), keyed by content
+    vocabulary: str = "train"  # with embeddings: "train" (its words) or "pretrained" (+ the corpus's covered words)
 
 
 class TrainingFailed(Exception):
@@ -110,9 +112,20 @@ def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Gener
     return batches
 
 
-def load_embeddings(model, source: str, words) -> dict:
+def pretrained_words(cfg: TrainConfig, corpus) -> set[str]:
+    """The corpus's words the pretrained vectors have, for the word table (none unless
+    `cfg.vocabulary` is "pretrained"; data/embeddings.py says why)."""
+    if not cfg.embeddings or cfg.vocabulary == "train":
+        return set()
+    from relext_bench.data import embeddings
+
+    return embeddings.covered(cfg.embeddings, {t for s in corpus.sentences() for t in s.tokens})
+
+
+def load_embeddings(model, source: str, words, training_words: int) -> dict:
     """Pretrained rows for the words the vectors have (the others keep the model's own
-    initialisation); returns what the record keeps: source, digest, dim and coverage."""
+    initialisation); returns what the record keeps: source, digest, dim, and coverage of
+    the training words (the first `training_words` after padding and unknown)."""
     from relext_bench.data import embeddings
 
     rows, dim = embeddings.rows(source, words)
@@ -122,9 +135,11 @@ def load_embeddings(model, source: str, words) -> dict:
     with torch.no_grad():
         for i, vector in rows.items():
             model.words[i] = torch.from_numpy(vector)
-    known = len(words) - 2  # without padding and unknown
-    return {"file": embeddings.describe(source), "sha256": embeddings.digest(source), "dim": dim, "vocabulary": known,
-            "covered": len(rows), "coverage": len(rows) / known if known else 0.0}
+    covered = sum(1 for i in rows if i < training_words + 2)
+    return {"file": embeddings.describe(source), "sha256": embeddings.digest(source), "dim": dim,
+            "vocabulary": training_words, "covered": covered,
+            "coverage": covered / training_words if training_words else 0.0,
+            "added": len(words) - 2 - training_words}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -249,7 +264,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     timings = {}
     t0 = time.perf_counter()
     train_sents = [s for d in partition.train for s in d.sentences]
-    builder = builder_for(corpus, policy, train_sents)
+    builder = builder_for(corpus, policy, train_sents, extra_words=pretrained_words(cfg, corpus))
     train = builder.build(train_sents)
     if train.positives == 0:
         raise UserError(f"{corpus.name} {partition.name}: the training data has "
@@ -274,7 +289,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
     model = build_model(spec, sizes).to(torch_device)
     if cfg.embeddings:
-        record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words)
+        trained = len(Vocab.build(s.tokens for s in train_sents)) - 2
+        record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words, trained)
     record["parameters"] = sum(p.numel() for p in model.parameters())
     optim = make_optimizer(cfg, model.parameters())
     curve, best_state, steps = [], None, 0

@@ -1,0 +1,98 @@
+"""The SemEval-2010 Task 8 sections of a report: each baseline's published score beside
+ours (`experiments/published.py: SEMEVAL`), and the variants stored beside the grid
+that measure where a gap comes from.
+
+A variant is any finished run in the experiment's results directory that is not one of
+its own runs, on the same corpus and protocol: another model option (filter widths,
+position features) or another training setting (optimizer, learning rate, pretrained
+vectors, the word table). Each is set against the grid's run of the published
+configuration of the same model on the same seed, so the difference is paired."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from relext_bench.experiments.published import SEMEVAL, SEMEVAL_SOURCE
+from relext_bench.models.spec import parse_model_spec
+from relext_bench.records import RunRecord
+from relext_bench.reporting.experiment import Experiment
+from relext_bench.reporting.markdown import mean_sd, table
+
+# The training settings a variant may change, with the value a record made before the
+# setting existed ran with.
+SETTINGS = {"optimizer": None, "lr": None, "batch_size": None, "weight_decay": 0.0, "max_epochs": None,
+            "early_stopping": None, "patience": None, "min_steps": None, "grad_clip": None,
+            "embeddings": None, "vocabulary": "train"}
+
+
+def published_section(exp: Experiment) -> list[str]:
+    """Each baseline's published SemEval-2010 score beside ours, by the spec that
+    reproduces its configuration."""
+    groups = exp.at(None)
+    by_key = {e.key: e.name for e in exp.manifest.roles}
+    rows = []
+    for system, published, spec, differences in SEMEVAL:
+        role = by_key.get(parse_model_spec(spec).key())
+        mine = groups[role].scores("semeval_f1") if role in groups else np.array([])
+        gap = f"{100 * mine.mean() - published:+.2f}" if len(mine) else "-"
+        rows.append([system, f"{published:.1f}", mean_sd(mine), str(len(mine)), gap, f"`{spec}`", differences])
+    return ["## Published numbers", "", f"Published: {SEMEVAL_SOURCE}.", "",
+            table(rows, ["system (published)", "F1", "ours: official F1", "runs", "ours - published",
+                         "our configuration", "what differs"]), ""] + variants_section(exp)
+
+
+def changed_settings(record: RunRecord, grid: dict) -> str:
+    """What the record's training did otherwise than the grid's, e.g. `optimizer adadelta, lr 1.0`."""
+    cfg = record.train_config or {}
+    changed = []
+    for name, before in SETTINGS.items():
+        mine, theirs = cfg.get(name, before), grid.get(name, before)
+        if mine != theirs:
+            changed.append("no pretrained vectors" if name == "embeddings" and mine is None else f"{name} {mine}")
+    return ", ".join(changed)
+
+
+def signed_mean_sd(differences: np.ndarray) -> str:
+    """Differences in points, signed: "+3.50 ± 0.71" (one: "+3.50"; none: "-")."""
+    if len(differences) == 0:
+        return "-"
+    text = f"{100 * differences.mean():+.2f}"
+    return text if len(differences) == 1 else f"{text} ± {100 * differences.std(ddof=1):.2f}"
+
+
+def variants_section(exp: Experiment) -> list[str]:
+    """The variants stored beside the grid, each against the grid's run of the same
+    model's published configuration on the same seeds (`ours - grid`: the mean paired
+    difference, with its sd over seeds)."""
+    m = exp.manifest
+    base = {}  # model name -> (published system, published F1, {seed: official F1 of the grid's run})
+    by_key = {e.key: e.name for e in m.roles}
+    groups = exp.at(None)
+    for system, published, spec, _ in SEMEVAL:
+        parsed = parse_model_spec(spec)
+        role = by_key.get(parsed.key())
+        if role in groups and parsed.name not in base:
+            base[parsed.name] = (system, published, {r.seed: r.test["semeval_f1"] for r in groups[role].finished})
+    variants = defaultdict(list)
+    for record in exp.beside():
+        name = record.model["name"]
+        if name in base and record.test and record.test.semeval_f1 is not None:
+            variants[(name, record.model["label"], changed_settings(record, m.train_config))].append(record)
+    if not variants:
+        return []
+    rows = []
+    for (name, label, changed), records in sorted(variants.items()):
+        system, published, grid = base[name]
+        scores = np.array([r.test["semeval_f1"] for r in records])
+        paired = np.array([r.test["semeval_f1"] - grid[r.seed] for r in records if r.seed in grid])
+        seeds = ", ".join(str(r.seed) for r in sorted(records, key=lambda r: r.seed))
+        rows.append([system, f"`{label}`", changed or "as the grid", seeds, mean_sd(scores),
+                     signed_mean_sd(paired), f"{100 * scores.mean() - published:+.2f}"])
+    return ["### Where the gaps come from", "",
+            "Variants of the reproduced configurations, stored beside this comparison's runs (same corpus, "
+            "protocol and declared dev set): another model option, or another training setting than the "
+            "grid's. `ours - grid` is the mean difference from the grid's run of the same model's published "
+            "configuration on the same seed (official F1 points, ± sd over seeds).", "",
+            table(rows, ["published system", "variant (model)", "training changed", "seeds", "official F1",
+                         "ours - grid", "ours - published"]), ""]
