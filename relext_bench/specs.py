@@ -8,11 +8,15 @@ name may hold them), so it comes last.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from relext_bench.errors import UserError, clip
 
 NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
+# A model plug-in named in a spec: `module.path:Class`, then `:options` (a class name
+# starts with a capital letter, which tells it from `name:key=value`).
+PLUGIN = re.compile(r"\s*([A-Za-z_][\w.]*):([A-Z]\w*)\s*(?::(.*))?", re.S)
 
 
 def parse_items(text: str, what: str, verbatim_last: str | None = None) -> dict[str, str]:

@@ -281,10 +281,10 @@ def test_what_the_spec_fixes_is_not_searched():
     import optuna
 
     from relext_bench.experiments.tune import _FixedTrial
-    from relext_bench.models.cnn import search_space
+    from relext_bench_baselines.cnn import CNN
 
     trial = optuna.create_study().ask()
-    params = search_space(_FixedTrial(trial, {"filters": "100"}))
+    params = CNN.search_space(_FixedTrial(trial, {"filters": "100"}))
     assert params["filters"] == "100" and set(trial.params) == {"dropout"}
 
 

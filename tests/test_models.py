@@ -8,7 +8,7 @@ import torch
 
 from relext_bench.cli import main
 from relext_bench.data import registry
-from relext_bench.models import MODELS, ModelSpec, Sizes, build_model, objectives
+from relext_bench.models import ModelSpec, Sizes, build_model, known, model_entry, objectives
 from relext_bench.protocols import PROTOCOLS
 from relext_bench.records import unpack_labels
 from relext_bench.training.trainer import TrainConfig, epoch_batches, train_run
@@ -175,9 +175,12 @@ def test_train_cli_errors(tmp_path, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_registry_lists_all_models():
+def test_the_registry_finds_the_built_in_model_and_the_installed_baselines():
     build_model(ModelSpec("cnn"), Sizes(5, 5, 5, 3))
-    assert set(MODELS) == {"ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"}
+    assert set(known()) == {"ye2019", "cnn", "pcnn", "cr_cnn", "att_bilstm"}
+    for name in known():  # the harness's own: no identity in their keys, so stored runs keep theirs
+        assert model_entry(name).identity is None
+    assert model_entry("cnn").model.__module__ == "relext_bench_baselines.cnn"
 
 
 def vectors(tmp_path, dim, words=8):

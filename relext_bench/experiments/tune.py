@@ -38,7 +38,7 @@ from relext_bench.experiments.storage import (
     storage_error,
 )
 from relext_bench.files import read_record, write_json_atomic
-from relext_bench.models import MODELS
+from relext_bench.models import model_entry
 from relext_bench.models.spec import parse_model, spec_text
 from relext_bench.protocols import get_protocol
 from relext_bench.reporting.tuning import write_report
@@ -60,7 +60,7 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
     corpus = load_corpus(corpus_spec)
     protocol = get_protocol(protocol_name)
     spec = parse_model(model)
-    space = MODELS[spec.name].search_space
+    space = model_entry(spec.name).search_space
     if space is None:
         raise UserError(f"model {spec.name} declares no search space")
     fixed = dict(spec.params)  # what the spec sets is not searched

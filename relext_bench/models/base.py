@@ -1,6 +1,8 @@
-"""The model interface: a spec (`models/spec.py`) and the vocabulary sizes build a
-`RelationModel` (the table of models is `models/table.py`); `forward(batch)` returns class scores (and, for the
-multi-task objective, identification logits); `predict` maps them to labels.
+"""The model interface (published as `relext_bench.api`, where docs/models.md describes
+it): a resolved spec (`models/spec.py`) and the vocabulary sizes build a
+`RelationModel` (`models/registry.py` finds the class by name); `forward(batch)`
+returns class scores (and, for the multi-task objective, identification logits);
+`predict` maps them to labels.
 
 Every model shares the input layer (word, two position and tag embeddings in one fused
 lookup, spatial dropout) and the heads; a model only defines `encode`, which turns the
@@ -23,7 +25,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import nn
@@ -32,8 +34,17 @@ from relext_bench.errors import UserError, clip
 from relext_bench.kernels import embed_concat, pair_conv_pool
 from relext_bench.models import objectives
 
-if TYPE_CHECKING:  # a model keeps its spec; the spec module needs no model code
-    from relext_bench.models.spec import ModelSpec
+
+class Spec(Protocol):
+    """What a model reads of its resolved spec (`models/spec.py: ModelSpec`)."""
+
+    name: str
+    tags: str  # none, bio, bio_typed, random or constant
+    objective: str  # ce, ranking or multitask
+    predict_rule: str
+    threshold: float
+    encoder: str  # shared or dense
+    params: tuple[tuple[str, object], ...]
 
 
 @dataclass(frozen=True)
@@ -62,11 +73,21 @@ class Output(NamedTuple):
 
 
 class RelationModel(nn.Module):
-    """Base of every model: input layer, `encode` (the model's own), heads."""
+    """Base of every model: input layer, `encode` (the model's own), heads.
 
-    def __init__(self, spec: ModelSpec, sizes: Sizes, config: InputConfig) -> None:
+    A model class declares `config_class` (its config dataclass, extending
+    `InputConfig`), and may declare `default_objective`, `default_threshold`, `source`
+    and `search_space(trial) -> dict` (Optuna); it has the `shared` encoder when it
+    defines `encode_shared`."""
+
+    default_objective: str = "ce"
+    default_threshold: float = 0.0  # the ranking threshold, for the ranking and multitask objectives
+    source: str = ""  # where the model comes from (a paper)
+    search_space: Callable | None = None  # trial -> hyper-parameters
+
+    def __init__(self, spec: Spec, sizes: Sizes, config: InputConfig) -> None:
         super().__init__()
-        self.spec = spec.resolved()
+        self.spec = spec
         self.config = config
         self.sizes = sizes
         self.word_dim = config.word_dim
@@ -81,6 +102,7 @@ class RelationModel(nn.Module):
                 nn.init.uniform_(p, -0.05, 0.05)
         n_scores, n_id = objectives.head_sizes(self.spec.objective, sizes.labels - 1)
         features = self.build_encoder(self.word_dim + 2 * self.position_dim + self.tag_dim)
+        self.features = features
         self.classifier = nn.Linear(features, n_scores, bias=getattr(config, "head_bias", True))
         self.identifier = nn.Linear(features, n_id) if n_id else None
 
@@ -185,7 +207,7 @@ def shared_conv(x: SharedInput, conv: nn.Conv1d, word_dim: int, position_dim: in
               batch["lengths"], cuts, (k - 1) // 2, activation, pool)
 
 
-def config_from(cls, spec: ModelSpec):
+def config_from(cls, spec: Spec):
     """The model's config dataclass with the spec's hyper-parameters applied."""
     known = {f.name: f for f in dataclasses.fields(cls)}
     defaults = cls()

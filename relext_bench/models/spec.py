@@ -1,10 +1,11 @@
-"""What to build: a `ModelSpec` names a model of the table (`models/table.py`), its tag
+"""What to build: a `ModelSpec` names a model (`models/registry.py` finds it), its tag
 scheme, objective and prediction rule, and hyper-parameters over the model's config
-defaults. Specs are written `name:key=value,...` (`relext_bench/specs.py` parses the
-items); `spec_text` writes one back.
+defaults. Specs are written `name:key=value,...`, a plug-in's `module:Class` or
+`module:Class:key=value,...` (`relext_bench/specs.py` parses the items); `spec_text`
+writes one back.
 
-A spec's `key()` identifies what it computes (the run store keys runs by it), its
-`label()` names it in tables.
+A spec's `key()` identifies what it computes (the run store keys runs by it; a
+plug-in's identity joins it), its `label()` names it in tables.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError, clip
 from relext_bench.models import objectives
-from relext_bench.specs import parse_spec
+from relext_bench.specs import PLUGIN, parse_items, parse_spec
 
 ENCODERS = ("shared", "dense")
 # Options of every model; any other key of a spec is a hyper-parameter of the model's config.
@@ -27,13 +28,11 @@ SPEC_FIELDS = ("tags", "objective", "predict_rule", "threshold", "encoder")
 
 
 def model_entry(name: str):
-    """The table's entry for `name` (the table imports every model, so it loads on first use)."""
-    from relext_bench.models.table import MODELS
+    """The registry's entry for `name` (the registry imports torch and the models, so it
+    loads on first use)."""
+    from relext_bench.models.registry import model_entry as entry
 
-    entry = MODELS.get(name)
-    if entry is None:
-        raise UserError(f"unknown model {clip(name, 60)} (known: {', '.join(MODELS)})")
-    return entry
+    return entry(name)
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,9 @@ class ModelSpec:
         d = self.resolved().to_dict()
         if d["encoder"] == "dense":  # runs stored before encoders existed were dense: same keys
             del d["encoder"]
+        identity = model_entry(self.name).identity
+        if identity is not None:  # a plug-in: its class and version (the harness's own models: none)
+            d["implementation"] = identity
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -96,7 +98,12 @@ class ModelSpec:
 def spec_items(text: str) -> tuple[str, dict[str, str]]:
     """A model spec's name and items. Fullwidth digits and the like read as what they are
     (`filters=１００` is filters=100), so one value never makes two run keys."""
-    return parse_spec(unicodedata.normalize("NFKC", text), "model spec")
+    text = unicodedata.normalize("NFKC", text)
+    plugin = PLUGIN.fullmatch(text)
+    if plugin:
+        module, cls, rest = plugin.groups()
+        return f"{module}:{cls}", parse_items(rest or "", f"model spec {clip(text)}")
+    return parse_spec(text, "model spec")
 
 
 def parse_model_spec(text: str) -> ModelSpec:
@@ -140,15 +147,22 @@ def check_buildable(spec: ModelSpec, text: str) -> None:
 def build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
     """Why the spec does not build: (True, the model's own message) or (False, the
     error's first line); None when it builds."""
-    try:
-        from relext_bench.models.base import Sizes
-        from relext_bench.models.table import build_model
+    from relext_bench.models.base import Sizes
+    from relext_bench.models.registry import PluginError, build_model, probe
 
+    try:
         build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
-    except UserError as e:
+        probe(spec)
+    except UserError as e:  # PluginError included
         return True, str(e)
-    except (RuntimeError, ValueError, TypeError) as e:
-        return False, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if model_entry(spec.name).identity is not None:  # a plug-in's own failure, whatever it is
+            return True, str(PluginError(f"model plug-in {spec.name}: building it fails ({type(e).__name__}: "
+                                         f"{clip(first, 160)})"))
+        if isinstance(e, (RuntimeError, ValueError, TypeError)):
+            return False, first
+        raise
     return None
 
 

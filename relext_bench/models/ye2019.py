@@ -59,6 +59,17 @@ class Ye2019Config(InputConfig):
 
 
 class Ye2019(RelationModel):
+    config_class = Ye2019Config
+    default_objective = "multitask"
+    default_threshold = 0.5
+    source = "Ye et al. 2019 (ACL), the authors' released script"
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        return {"filters": trial.suggest_categorical("filters", [32, 64, 128]),
+                "hidden": trial.suggest_categorical("hidden", [64, 128, 256]),
+                "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
     def build_encoder(self, input_width: int) -> int:
         c = self.config
         self.convs = nn.ModuleList(nn.Conv1d(input_width, c.filters, w) for w in c.widths)
@@ -89,9 +100,3 @@ class Ye2019(RelationModel):
         pool = self.config.pooling
         pooled = [self.pair_conv(x, conv, batch, "relu", pool) for conv in self.convs]  # [B, 2F or F] each
         return self.mlp(torch.cat(pooled, dim=1))
-
-
-def search_space(trial) -> dict:
-    return {"filters": trial.suggest_categorical("filters", [32, 64, 128]),
-            "hidden": trial.suggest_categorical("hidden", [64, 128, 256]),
-            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from relext_bench.models.base import InputConfig, RelationModel
+from relext_bench.api import InputConfig, RelationModel
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class AttBiLSTMConfig(InputConfig):
 
 
 class AttBiLSTM(RelationModel):
+    config_class = AttBiLSTMConfig
+    default_objective = "ce"
+    default_threshold = 0.0
+    source = "Zhou et al. 2016"
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        return {"hidden": trial.suggest_categorical("hidden", [50, 100, 200]),
+                "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
     def build_encoder(self, input_width: int) -> int:
         c = self.config
         self.lstm = nn.LSTM(input_width, c.hidden, batch_first=True, bidirectional=True)
@@ -74,8 +84,3 @@ class AttBiLSTM(RelationModel):
         alpha = torch.softmax(logits, dim=1)
         r = (h * alpha.unsqueeze(-1)).sum(dim=1)
         return self.drop(torch.tanh(r))
-
-
-def search_space(trial) -> dict:
-    return {"hidden": trial.suggest_categorical("hidden", [50, 100, 200]),
-            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}

@@ -17,11 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relext_bench.models.base import (
-    InputConfig,
-    RelationModel,
-    same_conv,
-)
+from relext_bench.api import InputConfig, RelationModel, same_conv
 
 
 @dataclass(frozen=True)
@@ -32,6 +28,16 @@ class PCNNConfig(InputConfig):
 
 
 class PCNN(RelationModel):
+    config_class = PCNNConfig
+    default_objective = "ce"
+    default_threshold = 0.0
+    source = "Zeng et al. 2015"
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        return {"filters": trial.suggest_categorical("filters", [115, 230, 460]),
+                "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
     def build_encoder(self, input_width: int) -> int:
         c = self.config
         self.conv = nn.Conv1d(input_width, c.filters, c.width)
@@ -60,8 +66,3 @@ def cuts(batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """[B, 2]: where the pieces end: the end of the first mention, of the second."""
     ends = torch.stack([batch["e1"][:, 1], batch["e2"][:, 1]], dim=1)
     return torch.stack([ends.min(dim=1).values, ends.max(dim=1).values], dim=1)
-
-
-def search_space(trial) -> dict:
-    return {"filters": trial.suggest_categorical("filters", [115, 230, 460]),
-            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}

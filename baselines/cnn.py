@@ -22,12 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relext_bench.models.base import (
-    InputConfig,
-    RelationModel,
-    masked_max,
-    same_conv,
-)
+from relext_bench.api import InputConfig, RelationModel, masked_max, same_conv
 
 
 @dataclass(frozen=True)
@@ -39,6 +34,16 @@ class CNNConfig(InputConfig):
 
 
 class CNN(RelationModel):
+    config_class = CNNConfig
+    default_objective = "ce"
+    default_threshold = 0.0
+    source = "Zeng et al. 2014; Nguyen & Grishman 2015"
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        return {"filters": trial.suggest_categorical("filters", [100, 150, 230]),
+                "dropout": trial.suggest_float("dropout", 0.2, 0.6)}
+
     def build_encoder(self, input_width: int) -> int:
         c = self.config
         self.convs = nn.ModuleList(nn.Conv1d(input_width, c.filters, w) for w in c.widths)
@@ -61,8 +66,3 @@ class CNN(RelationModel):
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # tanh after max pooling: the same value, since tanh is increasing.
         return self.head([torch.tanh(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs])
-
-
-def search_space(trial) -> dict:
-    return {"filters": trial.suggest_categorical("filters", [100, 150, 230]),
-            "dropout": trial.suggest_float("dropout", 0.2, 0.6)}

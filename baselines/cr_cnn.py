@@ -17,12 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relext_bench.models.base import (
-    InputConfig,
-    RelationModel,
-    masked_max,
-    same_conv,
-)
+from relext_bench.api import InputConfig, RelationModel, masked_max, same_conv
 
 
 @dataclass(frozen=True)
@@ -33,6 +28,15 @@ class CRCNNConfig(InputConfig):
 
 
 class CRCNN(RelationModel):
+    config_class = CRCNNConfig
+    default_objective = "ranking"
+    default_threshold = 0.0
+    source = "dos Santos et al. 2015"
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        return {"filters": trial.suggest_categorical("filters", [250, 500, 1000])}
+
     def build_encoder(self, input_width: int) -> int:
         self.conv = nn.Conv1d(input_width, self.config.filters, self.config.width)
         return self.config.filters
@@ -43,7 +47,3 @@ class CRCNN(RelationModel):
 
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self.pair_conv(x, self.conv, batch, "none", "max"))
-
-
-def search_space(trial) -> dict:
-    return {"filters": trial.suggest_categorical("filters", [250, 500, 1000])}
