@@ -223,9 +223,10 @@ def test_embeddings_are_part_of_a_runs_key(tmp_path, capsys):
 
 
 def test_the_pretrained_vocabulary_gives_words_unseen_in_training_their_vectors(tmp_path):
+    from relext_bench.data.embeddings import table_words
     from relext_bench.data.instances import builder_for
     from relext_bench.experiments.runner import settings
-    from relext_bench.training.trainer import load_embeddings, pretrained_words
+    from relext_bench.training.trainer import load_embeddings
 
     corpus = registry.load(TINY)
     part = PROTOCOLS["paper"].partitions(corpus)[0]
@@ -238,9 +239,9 @@ def test_the_pretrained_vocabulary_gives_words_unseen_in_training_their_vectors(
                     encoding="utf-8")
     policy = PROTOCOLS["paper"].policy
     cfg = replace(FAST, embeddings=str(path))
-    assert pretrained_words(cfg, corpus) == set()  # the default: the training words only
+    assert table_words(cfg.embeddings, cfg.vocabulary, corpus) == set()  # the default: the training words only
     wide = replace(cfg, vocabulary="pretrained")
-    assert pretrained_words(wide, corpus) == {*sorted(seen)[:2], *unseen}  # the corpus's words only
+    assert table_words(wide.embeddings, wide.vocabulary, corpus) == {*sorted(seen)[:2], *unseen}  # the corpus's words only
     narrow, full = builder_for(corpus, policy, train_sents), builder_for(corpus, policy, train_sents, extra_words=unseen)
     assert full.words.itos[:len(narrow.words)] == narrow.words.itos  # training words keep their ids
     assert full.words.itos[len(narrow.words):] == unseen

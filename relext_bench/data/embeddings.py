@@ -81,6 +81,14 @@ def covered(source: str, words: set[str]) -> set[str]:
     return {vocab.itos[i] for i in found}
 
 
+def table_words(source: str | None, vocabulary: str, corpus) -> set[str]:
+    """The words beyond the training words that the word table holds: with
+    `vocabulary` "pretrained", the corpus's words the vectors have; else none."""
+    if not source or vocabulary == "train":
+        return set()
+    return covered(source, {t for s in corpus.sentences() for t in s.tokens})
+
+
 def rows(source: str, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
     """({vocabulary index: vector}, dimension) for the words the vectors have."""
     if source not in NAMED:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from relext_bench.data import embeddings
 from relext_bench.data.instances import InstanceSet, builder_for
 from relext_bench.data.model import Corpus
 from relext_bench.data.vocab import Vocab
@@ -112,22 +113,10 @@ def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Gener
     return batches
 
 
-def pretrained_words(cfg: TrainConfig, corpus) -> set[str]:
-    """The corpus's words the pretrained vectors have, for the word table (none unless
-    `cfg.vocabulary` is "pretrained"; data/embeddings.py says why)."""
-    if not cfg.embeddings or cfg.vocabulary == "train":
-        return set()
-    from relext_bench.data import embeddings
-
-    return embeddings.covered(cfg.embeddings, {t for s in corpus.sentences() for t in s.tokens})
-
-
 def load_embeddings(model, source: str, words, training_words: int) -> dict:
     """Pretrained rows for the words the vectors have (the others keep the model's own
     initialisation); returns what the record keeps: source, digest, dim, and coverage of
     the training words (the first `training_words` after padding and unknown)."""
-    from relext_bench.data import embeddings
-
     rows, dim = embeddings.rows(source, words)
     if dim != model.word_dim:
         raise UserError(f"{source}: the embeddings have {dim} dimensions, the model's words {model.word_dim}: "
@@ -264,7 +253,8 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     timings = {}
     t0 = time.perf_counter()
     train_sents = [s for d in partition.train for s in d.sentences]
-    builder = builder_for(corpus, policy, train_sents, extra_words=pretrained_words(cfg, corpus))
+    builder = builder_for(corpus, policy, train_sents,
+                          extra_words=embeddings.table_words(cfg.embeddings, cfg.vocabulary, corpus))
     train = builder.build(train_sents)
     if train.positives == 0:
         raise UserError(f"{corpus.name} {partition.name}: the training data has "
