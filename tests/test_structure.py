@@ -1,36 +1,37 @@
 """The package's shape, checked over its source (`ast`, nothing imported): no import
-cycle between relext_bench's modules, the data layer imports neither the training nor
-the experiment layer, no module imports another's private `_name`, and no module is
-longer than LIMIT lines unless its docstring says why ("Longer than" in its first
-paragraph)."""
+cycle between relext_bench's modules (deferred and `TYPE_CHECKING` imports count), the
+data layer imports neither the training nor the experiment layer, no module imports
+another's private `_name`, the baselines (`baselines/`, installed as
+relext_bench_baselines) import nothing of relext_bench but its public interface, and no
+module is longer than LIMIT lines unless its docstring says why ("Longer than" in its
+first paragraph)."""
 import ast
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "relext_bench"
+BASELINES = ROOT.parent / "baselines"
 LIMIT = 350
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    root, package = (BASELINES, "relext_bench_baselines") if path.is_relative_to(BASELINES) else (ROOT, "relext_bench")
+    parts = (package, *path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 MODULES = {module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+PLUGINS = {module_name(p): p for p in sorted(BASELINES.rglob("*.py"))}
 
 
 def imports(path: Path) -> list[tuple[str, list[str], bool]]:
     """(module, imported names, at module level) for every relext_bench import in a file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top = set(map(id, tree.body))
-    typing_only = {id(n) for node in tree.body if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-                   for n in ast.walk(node)}
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
     out = []
     for node in ast.walk(tree):
-        if id(node) in typing_only:  # annotations only: never imported at run time
-            continue
         if isinstance(node, ast.Import):
             out += [(a.name, [], id(node) in top) for a in node.names if a.name.startswith("relext_bench")]
         elif isinstance(node, ast.ImportFrom):
@@ -96,6 +97,15 @@ def test_no_import_cycle_inside_the_package():
     for name in edges:
         edges[name] = {t for t in edges[name] if not (name.startswith(t + ".") and MODULES[t].name == "__init__.py")}
     assert cycles(edges) == []
+
+
+def test_the_baselines_import_only_the_public_interface():
+    used = {(name, target) for name, path in PLUGINS.items() for target, _, _ in imports(path)}
+    assert {target for _, target in used if target.startswith("relext_bench.")} == {"relext_bench.api"}
+    private = [(name, target, n) for name, path in PLUGINS.items() for target, names, _ in imports(path)
+               for n in names if n.startswith("_")]
+    assert private == [] and set(PLUGINS) >= {f"relext_bench_baselines.{m}" for m in ("cnn", "pcnn", "cr_cnn",
+                                                                                    "att_bilstm")}
 
 
 def test_the_data_layer_imports_neither_training_nor_experiments():

@@ -5,7 +5,6 @@ module on first use, so listing the corpora reads no data.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,7 +95,8 @@ def public_available(name: str):
 def public_loader(name: str):
     def loader(**params: str):
         check_params(name, params, ("strict",))
-        public = importlib.import_module("relext_bench.data.public")
+        from relext_bench.data import public  # on first use: the loaders read archives and JSON
+
         return getattr(public, f"load_{name}")(strict=flag(params, "strict"))
     return loader
 

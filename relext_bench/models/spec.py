@@ -148,7 +148,7 @@ def build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
     """Why the spec does not build: (True, the model's own message) or (False, the
     error's first line); None when it builds."""
     from relext_bench.models.base import Sizes
-    from relext_bench.models.registry import PluginError, build_model, probe
+    from relext_bench.models.registry import build_model, probe, why
 
     try:
         build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
@@ -156,10 +156,9 @@ def build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
     except UserError as e:  # PluginError included
         return True, str(e)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if model_entry(spec.name).identity is not None:  # a plug-in's own failure, whatever it is
-            return True, str(PluginError(f"model plug-in {spec.name}: building it fails ({type(e).__name__}: "
-                                         f"{clip(first, 160)})"))
+            return True, f"model plug-in {spec.name}: building it fails ({why(e)})"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, (RuntimeError, ValueError, TypeError)):
             return False, first
         raise
