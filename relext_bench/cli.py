@@ -14,6 +14,7 @@ from relext_bench import commands
 from relext_bench.argtypes import at_least, finite_float, positive_float, report_name
 from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
+from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import PROTOCOLS
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
@@ -64,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = csub.add_parser("stats", help="counts per split under a protocol", parents=[data])
     p.add_argument("corpus", metavar="name", nargs="?", default=None,
                    help="corpus name or spec, e.g. synth_zh or synth_zh:seed=3 (or --format dygie --path ...)")
-    p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
+    p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="skipped or damaged input is an error")
     p.set_defaults(func=commands.corpora_stats)
     p = csub.add_parser("show", help="a few instances with tokens, mentions, tags and label", parents=[data])
     p.add_argument("corpus", metavar="name", nargs="?", default=None, help="corpus name or spec")
-    p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
+    p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))
     p.add_argument("--n", type=at_least(1), default=2, help="how many positives and negatives")
     p.set_defaults(func=commands.corpora_show)
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
     p.add_argument("--seed", type=at_least(0), default=1)
-    p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
+    p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))
     p.add_argument("--fold", type=at_least(1), default=None, help="1..5 under the paper protocol")
     p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.add_argument("--batch-size", type=at_least(1), default=256)
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.train)
 
     run = argparse.ArgumentParser(add_help=False, parents=[data])  # options of every experiment
-    run.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help="default: standard")
+    run.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help=f"default: {DEFAULT_PROTOCOL}")
     run.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default 1)")
     run.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP + ", shared by the workers")
     run.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
                        parents=[data])
     p.add_argument("--corpus", default=None, help="corpus name or spec (default synth_zh; or --format dygie --path ...)")
     p.add_argument("--model", required=True, help="model spec, e.g. ye2019 or cnn:tags=none")
-    p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS))
+    p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))
     p.add_argument("--encoder", default="dense,shared", help="dense, shared or dense,shared (default)")
     p.add_argument("--batches", type=at_least(2), default=40, help="timed training batches per encoder")
     p.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP)

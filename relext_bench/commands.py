@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from relext_bench.argtypes import positive_float
 from relext_bench.errors import UserError
+from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.safe_text import for_terminal
 from relext_bench.specs import parse_items, parse_pairs
 from relext_bench.training.stopping import MAX_EPOCHS
@@ -40,8 +41,8 @@ def named_corpus(args) -> str:
 
 
 def corpora_stats(args) -> int:
+    from relext_bench.corpus_stats import corpus_stats
     from relext_bench.data import registry
-    from relext_bench.data.stats import corpus_stats
     from relext_bench.protocols import get_protocol
 
     stats = corpus_stats(registry.load(named_corpus(args)), get_protocol(args.protocol))
@@ -71,8 +72,8 @@ def corpora_stats(args) -> int:
 
 
 def corpora_show(args) -> int:
+    from relext_bench.corpus_stats import show_instances
     from relext_bench.data import registry
-    from relext_bench.data.stats import show_instances
     from relext_bench.protocols import get_protocol
 
     corpus = registry.load(named_corpus(args))
@@ -253,7 +254,7 @@ def default_out(args) -> None:
 
     check_writable(args.reports)  # before any run trains, not after
     args.corpus = args.corpus or "synth_zh"
-    args.protocol = args.protocol or "standard"
+    args.protocol = args.protocol or DEFAULT_PROTOCOL
     if getattr(args, "scheduler", None) and args.workers:
         raise UserError("--workers and --scheduler: give one (local:N starts N Dask workers here)")
     args.workers = args.workers or 1
@@ -293,7 +294,7 @@ def ablate(args) -> int:
 
     default_out(args)
     params = parse_items(args.params or "", "--params")
-    from relext_bench.experiments.compare import BASELINES
+    from relext_bench.roles import BASELINES
 
     baselines = () if args.no_baselines else tuple(
         b.strip() for b in (args.baselines or ",".join(BASELINES)).split(",") if b.strip())

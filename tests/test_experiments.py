@@ -279,9 +279,9 @@ def test_a_study_of_a_model_not_compared_is_refused():
 
 def test_what_the_spec_fixes_is_not_searched():
     import optuna
+    from relext_bench_baselines.cnn import CNN
 
     from relext_bench.experiments.tune import _FixedTrial
-    from relext_bench_baselines.cnn import CNN
 
     trial = optuna.create_study().ask()
     params = CNN.search_space(_FixedTrial(trial, {"filters": "100"}))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from relext_bench.cli import main
+from relext_bench.corpus_stats import corpus_stats
 from relext_bench.data import fetch, registry
-from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.protocols import PROTOCOLS
 

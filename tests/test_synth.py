@@ -3,9 +3,9 @@ import json
 import subprocess
 import sys
 
+from relext_bench.corpus_stats import corpus_stats
 from relext_bench.data import registry
 from relext_bench.data.model import corpus_digest, corpus_from_dict, corpus_to_dict
-from relext_bench.data.stats import corpus_stats
 from relext_bench.protocols import PROTOCOLS
 
 

@@ -143,8 +143,7 @@ class InstanceBuilder:
     skipped: Counter = field(default_factory=Counter)  # what could not become an instance, by reason
 
     def __post_init__(self) -> None:
-        if not self.policy.symmetric:
-            self.symmetric_types = ()
+        self.symmetric_types = self.policy.undirected(self.symmetric_types)
         self.labels = label_names(self.relation_types, self.policy, self.symmetric_types)
         self.label_index = {name: i for i, name in enumerate(self.labels)}
         self.tags = tag_vocabulary(self.entity_labels, self.policy)

@@ -66,6 +66,11 @@ class Policy:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def undirected(self, symmetric_types: Iterable[str]) -> tuple[str, ...]:
+        """The schema's symmetric types that this policy labels without a direction:
+        all of them where it keeps directions and symmetric types apart, else none."""
+        return tuple(symmetric_types) if self.symmetric and self.direction else ()
+
     def digest(self) -> str:
         """Stable across processes and versions of Python (unlike hash())."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
@@ -98,7 +103,7 @@ def is_symmetric(label: str, symmetric_types: Iterable[str]) -> bool:
 def label_names(relation_types: Sequence[str], policy: Policy,
                 symmetric_types: Iterable[str] = ()) -> list[str]:
     """Other first (index 0), then the positive labels in schema order."""
-    sym = tuple(symmetric_types) if policy.symmetric else ()
+    sym = policy.undirected(symmetric_types)
     names = [OTHER]
     for t in relation_types:
         directed = policy.direction and not is_symmetric(t, sym)

@@ -8,20 +8,21 @@ from __future__ import annotations
 from relext_bench.errors import UserError
 from relext_bench.experiments.runner import Role, run_experiment
 from relext_bench.models.spec import parse_model
+from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
+from relext_bench.roles import (
+    BASELINES,
+    CONTROLS,
+    PAPER_VARIANTS,
+    REFERENCE,
+    is_tuned,
+    tagged,
+)
 from relext_bench.training.stopping import MAX_EPOCHS
 from relext_bench.training.trainer import TrainConfig
 
 # The paper's four variants of ye2019 (the paper's names), then the baselines in their
 # published form (no tags).
-PAPER_VARIANTS = (
-    ("Baseline", "ye2019:tags=none,objective=ranking"),
-    ("Baseline+Tag", "ye2019:tags=bio_typed,objective=ranking"),
-    ("Baseline+MTL", "ye2019:tags=none,objective=multitask"),
-    ("Baseline+MTL+Tag", "ye2019:tags=bio_typed,objective=multitask"),
-)
-BASELINES = ("cnn", "pcnn", "cr_cnn", "att_bilstm")
 DEFAULT_MODELS = tuple(spec for _, spec in PAPER_VARIANTS) + tuple(f"{b}:tags=none" for b in BASELINES)
-REFERENCE = "Baseline+MTL+Tag"
 
 # The README's quick run on the embedded corpus, sized to train to convergence in under
 # 10 minutes on 2 CPU cores: the paper's four variants under the paper's protocol
@@ -41,7 +42,7 @@ def role_for(text: str) -> Role:
     return Role(text, spec)
 
 
-def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
+def compare(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: list[str] | None = None,
             seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
             progress: bool = True, reference: str | None = None, tuned: list[dict] | None = None,
             preset: str | None = None, baseline_seeds: int | None = None, run: bool = True,
@@ -56,8 +57,8 @@ def compare(corpus_spec: str, protocol_name: str = "standard", models: list[str]
     if twice:
         raise UserError(f"--tuned: two studies tune {sorted(twice)[0]}; give one per model")
     for study in tuned or []:
-        twins = [Role(r.name + " (tuned)", r.spec.with_params(**study["params"]), r.seeds)
-                 for r in roles if r.spec.name == study["model"] and not r.name.endswith(" (tuned)")]
+        twins = [Role(tuned(r.name), r.spec.with_params(**study["params"]), r.seeds)
+                 for r in roles if r.spec.name == study["model"] and not is_tuned(r.name)]
         if not twins:  # nothing tuned would run, yet the report would speak of it
             raise UserError(f"--tuned {study['study']}: the study tunes {study['model']}, which is not among the "
                             f"models compared ({', '.join(sorted({r.spec.name for r in roles}))}); add it to --models")
@@ -80,15 +81,13 @@ def ablation_roles(params: dict | None = None, baselines: tuple[str, ...] = BASE
     count, no tag information); +MTL with untyped BIO tags; every baseline without and
     with typed tags (`baselines`: which). `params` (e.g. smaller input widths) apply to every model."""
     roles = [Role(n, parse_model(s)) for n, s in PAPER_VARIANTS]
-    roles += [Role("Baseline+MTL+RandomTag", parse_model("ye2019:tags=random,objective=multitask")),
-              Role("Baseline+MTL+ConstTag (param-matched)", parse_model("ye2019:tags=constant,objective=multitask")),
-              Role("Baseline+MTL+UntypedTag", parse_model("ye2019:tags=bio,objective=multitask"))]
+    roles += [Role(n, parse_model(s)) for n, s in CONTROLS]
     for b in baselines:
-        roles += [Role(b, parse_model(f"{b}:tags=none")), Role(f"{b}+Tag", parse_model(f"{b}:tags=bio_typed"))]
+        roles += [Role(b, parse_model(f"{b}:tags=none")), Role(tagged(b), parse_model(f"{b}:tags=bio_typed"))]
     return [Role(r.name, r.spec.with_params(**params)) for r in roles] if params else roles
 
 
-def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, workers: int = 1,
+def ablate(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, seeds: int = 5, workers: int = 1,
            out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
            baselines: tuple[str, ...] = BASELINES, params: dict | None = None, baseline_seeds: int | None = None,
            run: bool = True, report_name: str | None = None, scheduler: str | None = None) -> dict:
@@ -105,7 +104,7 @@ def ablate(corpus_spec: str, protocol_name: str = "standard", seeds: int = 5, wo
 SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
 
 
-def sweep(corpus_spec: str, protocol_name: str = "standard", models: list[str] | None = None,
+def sweep(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: list[str] | None = None,
           ratios: tuple[float | None, ...] = SWEEP_RATIOS, seeds: int = 3, workers: int = 1,
           out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True,
           report_name: str | None = None, scheduler: str | None = None) -> dict:

@@ -19,8 +19,8 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
+from relext_bench.corpus_stats import corpus_stats
 from relext_bench.data import embeddings, registry
-from relext_bench.data.stats import corpus_stats
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.cluster import Pool, connect, local_workers

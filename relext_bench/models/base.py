@@ -110,6 +110,12 @@ class RelationModel(nn.Module):
     def input_width(self) -> int:
         return self.word_dim + 2 * self.position_dim + self.tag_dim
 
+    @property
+    def batches_by_sentence(self) -> bool:
+        """Whether the model wants sentence-grouped batches (the shared encoder reads
+        each sentence once for all its pairs) rather than length-bucketed ones."""
+        return self.spec.encoder == "shared"
+
     # ---- what a model defines ---------------------------------------------------
     def build_encoder(self, input_width: int) -> int:
         """Creates the model's layers; returns the width of its feature vector."""

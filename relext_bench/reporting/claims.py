@@ -28,13 +28,11 @@ from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.build import report_name
 from relext_bench.reporting.experiment import load_experiment
 from relext_bench.reporting.markdown import pval, table
-from relext_bench.reporting.plan import PLAN, TAGGED_BASELINES, ablation_pairs, compare_all
+from relext_bench.reporting.plan import PLAN, ablation_pairs, compare_all
+from relext_bench.roles import BASELINES, CONST_TAG, PAPER_NAMES, RANDOM_TAG, REFERENCE, tagged
 from relext_bench.significance import ASO_THRESHOLD, TestPlan
 
 START, END = "<!-- claims -->", "<!-- /claims -->"
-# (tagged, objective) -> the paper's name of that ye2019 variant
-PAPER_NAMES = {(False, "ranking"): "Baseline", (True, "ranking"): "Baseline+Tag",
-               (False, "multitask"): "Baseline+MTL", (True, "multitask"): "Baseline+MTL+Tag"}
 
 
 @dataclass(frozen=True)
@@ -45,14 +43,13 @@ class Claim:
 
 
 CLAIMS = (
-    Claim("tags help ye2019", (("Baseline+MTL+Tag", "Baseline+MTL"),)),
-    Claim("tags help other models", tuple((f"{b}+Tag", b) for b in TAGGED_BASELINES)),
+    Claim("tags help ye2019", ((REFERENCE, "Baseline+MTL"),)),
+    Claim("tags help other models", tuple((tagged(b), b) for b in BASELINES)),
     Claim("MTL helps", (("Baseline+MTL", "Baseline"),)),
-    Claim("the tag gain survives the random-tag control", (("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"),)),
-    Claim("the tag gain survives the parameter-matched control",
-          (("Baseline+MTL+Tag", "Baseline+MTL+ConstTag (param-matched)"),)),
+    Claim("the tag gain survives the random-tag control", ((REFERENCE, RANDOM_TAG),)),
+    Claim("the tag gain survives the parameter-matched control", ((REFERENCE, CONST_TAG),)),
     Claim(f"the tag gain clears the reviewers' {TAG_BAR_POINTS:.0f}-point bar",
-          (("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"),), bar=TAG_BAR_POINTS),
+          ((REFERENCE, RANDOM_TAG),), bar=TAG_BAR_POINTS),
 )
 
 

@@ -11,19 +11,10 @@ from relext_bench import significance
 from relext_bench.experiments.published import TAG_BAR_POINTS
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import pval, table
+from relext_bench.roles import ABLATION_PAIRS, BASELINES, RANDOM_TAG, REFERENCE, tagged
 from relext_bench.significance import ASO_THRESHOLD, TestPlan
 
 PLAN = significance.PLAN
-
-# The ablation's pairs: each isolates one of the paper's claims, or a control of one.
-ABLATION_PAIRS = [
-    ("Baseline+Tag", "Baseline"), ("Baseline+MTL+Tag", "Baseline+MTL"), ("Baseline+MTL", "Baseline"),
-    ("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"), ("Baseline+MTL+RandomTag", "Baseline+MTL"),
-    ("Baseline+MTL+Tag", "Baseline+MTL+ConstTag (param-matched)"),
-    ("Baseline+MTL+Tag", "Baseline+MTL+UntypedTag"),
-]
-TAGGED_BASELINES = ("cnn", "pcnn", "cr_cnn", "att_bilstm")  # "X+Tag" against "X"
-
 
 def reference_pairs(exp: Experiment, groups: dict[str, Group]) -> list[tuple[str, str]]:
     ref = exp.manifest.reference
@@ -34,7 +25,7 @@ def reference_pairs(exp: Experiment, groups: dict[str, Group]) -> list[tuple[str
 
 def ablation_pairs(groups: dict[str, Group]) -> list[tuple[str, str]]:
     pairs = [(a, b) for a, b in ABLATION_PAIRS if a in groups and b in groups]
-    return pairs + [(f"{b}+Tag", b) for b in TAGGED_BASELINES if b in groups and f"{b}+Tag" in groups]
+    return pairs + [(tagged(b), b) for b in BASELINES if b in groups and tagged(b) in groups]
 
 
 def instance_rows(g: Group, seed: int, n_labels: int) -> np.ndarray:
@@ -109,7 +100,7 @@ def ablation_section(exp: Experiment) -> list[str]:
     results = compare_all(exp, pairs, groups)
     lines = ["## Ablation", "", significance_note(exp, results), "", significance_table(results), ""]
     by_pair = {(r["a"], r["b"]): r for r in results}
-    real = by_pair.get(("Baseline+MTL+Tag", "Baseline+MTL+RandomTag"))
+    real = by_pair.get((REFERENCE, RANDOM_TAG))
     if real is not None:
         lines += ["### Verdict on the tag claim", "", verdict(real, by_pair), ""]
     return lines
@@ -119,8 +110,8 @@ def verdict(real: dict, by_pair: dict, plan: TestPlan = PLAN) -> str:
     """Does the tag gain survive the random-tag control (`real`: Baseline+MTL+Tag against
     Baseline+MTL+RandomTag), and does it clear the reviewers' 5-point bar?"""
     gain = 100 * real["delta"]
-    tag_gain = by_pair.get(("Baseline+MTL+Tag", "Baseline+MTL"))
-    random_gain = by_pair.get(("Baseline+MTL+RandomTag", "Baseline+MTL"))
+    tag_gain = by_pair.get((REFERENCE, "Baseline+MTL"))
+    random_gain = by_pair.get((RANDOM_TAG, "Baseline+MTL"))
     parts = []
     if tag_gain is not None and random_gain is not None:
         parts.append(f"Real tags add {100 * tag_gain['delta']:+.2f} points over Baseline+MTL; random tags add "

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from relext_bench.data import registry
-from relext_bench.data.instances import builder_for
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
-from relext_bench.models import Sizes, build_model, parse_model
+from relext_bench.models import build_model, parse_model
+from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import get_protocol
+from relext_bench.resolve import resolve
 from relext_bench.training.threads import default_threads
 from relext_bench.training.trainer import (
     TrainConfig,
@@ -35,7 +36,7 @@ WARMUP = 3
 ROUNDS = 2
 
 
-def bench_train(corpus_spec: str, model: str, protocol: str = "standard", encoders=("dense", "shared"),
+def bench_train(corpus_spec: str, model: str, protocol: str = DEFAULT_PROTOCOL, encoders=("dense", "shared"),
                 batches: int = 40, threads: int | None = None, device: str = "auto", seed: int = 1,
                 cfg: TrainConfig | None = None) -> dict:
     """Trains `batches` batches with each encoder; returns instances per second for
@@ -50,14 +51,13 @@ def bench_train(corpus_spec: str, model: str, protocol: str = "standard", encode
     prot = get_protocol(protocol)
     partition = prot.partitions(corpus)[0]
     sentences = [s for d in partition.train for s in d.sentences]
-    builder = builder_for(corpus, prot.policy.replace(tags=spec.tags), sentences)
-    train = builder.build(sentences)
-    sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
+    resolved = resolve(corpus, prot, spec, sentences)
+    train = resolved.builder.build(sentences)
     dev = resolve_device(device)
     runs = {}
     for encoder in encoders:
         torch.manual_seed(seed)
-        net = build_model(dataclasses.replace(spec, encoder=encoder), sizes).to(dev).train()
+        net = build_model(dataclasses.replace(spec, encoder=encoder), resolved.sizes).to(dev).train()
         plan = [b for b in training_batches(net, train, cfg, np.random.default_rng(seed)) if len(b) > 1]
         runs[encoder] = {"model": net, "optim": make_optimizer(cfg, net.parameters()), "plan": plan, "next": 0,
                          "instances": 0, "seconds": 0.0, "batches": 0, "resolved": net.spec.encoder}
@@ -67,7 +67,7 @@ def bench_train(corpus_spec: str, model: str, protocol: str = "standard", encode
         for _ in range(n):
             index = run["plan"][run["next"] % len(run["plan"])]
             run["next"] += 1
-            train_step(run["model"], run["optim"], to_batch(train, index, dev, run["resolved"] == "shared"), cfg)
+            train_step(run["model"], run["optim"], to_batch(train, index, dev, run["model"].batches_by_sentence), cfg)
             done += len(index)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)

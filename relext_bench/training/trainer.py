@@ -20,15 +20,16 @@ import torch
 from tqdm import tqdm
 
 from relext_bench.data import embeddings
-from relext_bench.data.instances import InstanceSet, builder_for
+from relext_bench.data.instances import InstanceSet
 from relext_bench.data.model import Corpus
 from relext_bench.data.vocab import Vocab
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
 from relext_bench.metrics import OFFICIAL, evaluate
-from relext_bench.models import ModelSpec, Sizes, build_model
+from relext_bench.models import ModelSpec
 from relext_bench.protocols import Partition, Protocol
 from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
+from relext_bench.resolve import resolve
 from relext_bench.training.environment import environment
 from relext_bench.training.leak import leak_probe
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE, Stopper
@@ -183,13 +184,9 @@ def make_optimizer(cfg: TrainConfig, params):
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
-def _grouped(model) -> bool:
-    return model.spec.encoder == "shared"
-
-
 def training_batches(model, instances: InstanceSet, cfg: TrainConfig, rng: np.random.Generator) -> list[np.ndarray]:
     """One epoch's batches: sentence-grouped for the shared encoder, else length-bucketed."""
-    if _grouped(model):
+    if model.batches_by_sentence:
         return sentence_batches(instances.sentence, cfg.batch_size, rng)
     return epoch_batches(instances.lengths, cfg.batch_size, rng)
 
@@ -212,14 +209,14 @@ def train_step(model, optim, batch: dict[str, torch.Tensor], cfg: TrainConfig) -
 def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np.ndarray, float]:
     """Predicted labels and the mean loss over the set."""
     model.eval()
-    if _grouped(model):
+    if model.batches_by_sentence:
         batches = sentence_batches(instances.sentence, cfg.eval_batch_size, lengths=instances.lengths)
     else:  # batches of similar length
         order = np.argsort(instances.lengths, kind="stable")
         batches = [order[i:i + cfg.eval_batch_size] for i in range(0, len(instances), cfg.eval_batch_size)]
     preds, total = np.zeros(len(instances), dtype=np.int64), 0.0
     for index in batches:
-        batch = to_batch(instances, index, device, _grouped(model))
+        batch = to_batch(instances, index, device, model.batches_by_sentence)
         out = model(batch)
         total += float(model.loss(out, batch["labels"])) * len(index)
         preds[index] = model.predict(out).cpu().numpy()
@@ -239,22 +236,22 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     spec = spec.resolved()
     torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
-    policy = protocol.policy.replace(tags=spec.tags)
+    train_sents = [s for d in partition.train for s in d.sentences]
+    t0 = time.perf_counter()
+    run = resolve(corpus, protocol, spec, train_sents,
+                  extra_words=embeddings.table_words(cfg.embeddings, cfg.vocabulary, corpus))
+    policy, builder = run.policy, run.builder
     record = {
         "version": RECORD_VERSION, "status": "running",
         "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
                    "language": corpus.language},
         "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
         "policy": policy.to_dict() | {"digest": policy.digest()},
-        "symmetric_types": list(corpus.symmetric_types) if policy.symmetric else [],
+        "symmetric_types": list(policy.undirected(corpus.symmetric_types)),
         "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
         "train_config": asdict(cfg), "seed": seed, "device": str(torch_device), **(extra or {}),
     }
     timings = {}
-    t0 = time.perf_counter()
-    train_sents = [s for d in partition.train for s in d.sentences]
-    builder = builder_for(corpus, policy, train_sents,
-                          extra_words=embeddings.table_words(cfg.embeddings, cfg.vocabulary, corpus))
     train = builder.build(train_sents)
     if train.positives == 0:
         raise UserError(f"{corpus.name} {partition.name}: the training data has "
@@ -276,8 +273,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
 
     torch.manual_seed(seed)
     np_rng = np.random.default_rng(seed)
-    sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
-    model = build_model(spec, sizes).to(torch_device)
+    model = run.model().to(torch_device)
     if cfg.embeddings:
         trained = len(Vocab.build(s.tokens for s in train_sents)) - 2
         record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words, trained)
@@ -299,7 +295,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
                 bar.update()
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
-                value = train_step(model, optim, to_batch(train, index, torch_device, _grouped(model)), cfg)
+                value = train_step(model, optim, to_batch(train, index, torch_device, model.batches_by_sentence), cfg)
                 steps += 1
                 if not math.isfinite(value):
                     raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")

@@ -1,17 +1,18 @@
-"""Corpus statistics under a protocol, and a readable look at a few instances."""
+"""Corpus statistics under a protocol, and a readable look at a few instances (the
+instances as `resolve` builds them for a run, with the protocol's own tags)."""
 from __future__ import annotations
 
 from collections import Counter
 
-from relext_bench.data.instances import builder_for
 from relext_bench.data.model import Corpus
 from relext_bench.data.policy import OTHER
 from relext_bench.protocols import Protocol
+from relext_bench.resolve import resolve
 
 
 def corpus_stats(corpus: Corpus, protocol: Protocol) -> dict:
     parts = protocol.report_splits(corpus)
-    builder = builder_for(corpus, protocol.policy, [])
+    builder = resolve(corpus, protocol).builder
     splits = {}
     by_type: Counter = Counter()
     total = Counter()
@@ -54,7 +55,7 @@ def corpus_stats(corpus: Corpus, protocol: Protocol) -> dict:
 
 def show_instances(corpus: Corpus, protocol: Protocol, n: int = 3) -> list[dict]:
     """The first n positive and n negative instances, with their tokens, mentions, tags and label."""
-    builder = builder_for(corpus, protocol.policy, [])
+    builder = resolve(corpus, protocol).builder
     shown: list[dict] = []
     want = {"positive": n, "negative": n}
     span = protocol.policy.mention_span
