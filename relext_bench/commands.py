@@ -226,6 +226,14 @@ def train_config(args):
                        embeddings=args.embeddings, vocabulary=args.vocabulary)
 
 
+def experiment_options(args):
+    """The options every experiment shares, from its command line."""
+    from relext_bench.experiments.runner import Options
+
+    return Options(corpus=args.corpus, protocol=args.protocol, seeds=args.seeds, workers=args.workers, out=args.out,
+                   train=train_config(args), run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
+
+
 def finish(args, kind: str, result: dict) -> int:
     from relext_bench.reporting import build, markdown, sections
     from relext_bench.reporting.experiment import load_experiment
@@ -282,10 +290,8 @@ def compare(args) -> int:
     tuned = [best_params(study, args.storage, args.out) for study in args.tuned] if args.tuned else None
     for t in tuned or []:
         warn_if_tuned_elsewhere(t, args.corpus)
-    result = compare(args.corpus, args.protocol, models, args.seeds, args.workers, args.out, train_config(args),
-                     reference=args.reference, tuned=tuned, preset="quick" if args.quick else None,
-                     baseline_seeds=args.baseline_seeds, run=not args.no_run, report_name=args.name,
-                     scheduler=args.scheduler)
+    result = compare(experiment_options(args), models, reference=args.reference, tuned=tuned,
+                     preset="quick" if args.quick else None, baseline_seeds=args.baseline_seeds)
     return finish(args, "compare", result)
 
 
@@ -298,9 +304,7 @@ def ablate(args) -> int:
 
     baselines = () if args.no_baselines else tuple(
         b.strip() for b in (args.baselines or ",".join(BASELINES)).split(",") if b.strip())
-    result = ablate(args.corpus, args.protocol, args.seeds, args.workers, args.out, train_config(args),
-                    baselines=baselines, params=params, baseline_seeds=args.baseline_seeds,
-                    run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
+    result = ablate(experiment_options(args), baselines=baselines, params=params, baseline_seeds=args.baseline_seeds)
     return finish(args, "ablate", result)
 
 
@@ -316,8 +320,7 @@ def sweep(args) -> int:
         except argparse.ArgumentTypeError as e:
             raise UserError(f"--ratios: {e} (each ratio is a number above 0, or 'all')") from None
     models = models_option(args)
-    result = sweep(args.corpus, args.protocol, models, tuple(ratios), args.seeds, args.workers, args.out,
-                   train_config(args), run=not args.no_run, report_name=args.name, scheduler=args.scheduler)
+    result = sweep(experiment_options(args), models, tuple(ratios))
     folded = [r for r in ratios if r is not None and r not in result["ratios"]]
     if folded:
         print(f"ratios {', '.join(f'{r:g}' for r in folded)}: at or above the training data's own negatives "

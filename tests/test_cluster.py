@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from relext_bench.cli import main
 from relext_bench.experiments import cluster, runner
 from relext_bench.experiments.compare import compare
+from relext_bench.experiments.runner import Options
 from relext_bench.experiments.store import Store
 from relext_bench.training.trainer import TrainConfig
 
@@ -79,12 +80,12 @@ def test_a_task_whose_worker_died_is_a_recorded_failure_and_is_retried(tmp_path,
     out = str(tmp_path / "res")
     cfg = TrainConfig(max_epochs=1, threads=1)
     monkeypatch.setattr(runner, "open_pool", lambda *args: LostWorkers())
-    result = compare(CORPUS, models=[f"pcnn:{SMALL}"], seeds=2, out=out, cfg=cfg, progress=False)
+    result = compare(Options(CORPUS, seeds=2, out=out, train=cfg, progress=False), [f"pcnn:{SMALL}"])
     records = Store(out).records()
     assert len(result["failed"]) == 2 and {r.status for r in records} == {"failed"}
     assert all("worker tcp://10.0.0.7:40000 died" in r.failure for r in records)
     monkeypatch.undo()
-    again = compare(CORPUS, models=[f"pcnn:{SMALL}"], seeds=2, out=out, cfg=cfg, progress=False)
+    again = compare(Options(CORPUS, seeds=2, out=out, train=cfg, progress=False), [f"pcnn:{SMALL}"])
     assert not again["failed"] and len(again["ran"]) == 2
 
 

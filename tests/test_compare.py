@@ -10,6 +10,7 @@ import pytest
 
 from relext_bench.cli import main
 from relext_bench.experiments.compare import compare
+from relext_bench.experiments.runner import Options
 from relext_bench.experiments.store import Store
 from relext_bench.models.spec import parse_model
 from relext_bench.specs import split_specs as split_models
@@ -41,16 +42,16 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     proc.wait()
     before = {p.name: p.read_bytes() for p in runs.glob("*.json")}
     assert 2 <= len(before) < 10, "the comparison should be killed mid-way"
-    result = compare(CORPUS, "paper", split_models(MODELS), seeds=1, out=str(out),
-                     cfg=TrainConfig(max_epochs=1, threads=1), progress=False)
+    result = compare(Options(CORPUS, "paper", seeds=1, out=str(out), train=TrainConfig(max_epochs=1, threads=1),
+                             progress=False), split_models(MODELS))
     assert result["jobs"] == 10  # 2 models x 5 folds x 1 seed
     assert result["already_done"] == len(before) and len(result["ran"]) == 10 - len(before)
     assert not set(result["ran"]) & {name[:-5] for name in before}
     after = {p.name: p.read_bytes() for p in runs.glob("*.json")}
     assert len(after) == 10 and all(after[name] == data for name, data in before.items())
     assert not list(runs.glob(".*.tmp"))
-    again = compare(CORPUS, "paper", split_models(MODELS), seeds=1, out=str(out),
-                    cfg=TrainConfig(max_epochs=1, threads=1), progress=False)
+    again = compare(Options(CORPUS, "paper", seeds=1, out=str(out), train=TrainConfig(max_epochs=1, threads=1),
+                            progress=False), split_models(MODELS))
     assert again["ran"] == []
 
 
@@ -61,8 +62,9 @@ def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
                  "--out", str(tmp_path), "--reports", str(tmp_path / "reports")]) == 0
     assert "test micro_f1" in capsys.readouterr().out
     # A run whose training diverges is stored as failed.
-    result = compare(CORPUS, "standard", ["cnn:filters=8"], seeds=1, out=str(tmp_path / "bad"),
-                     cfg=TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None), progress=False)
+    bad = TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None)
+    result = compare(Options(CORPUS, "standard", seeds=1, out=str(tmp_path / "bad"), train=bad, progress=False),
+                     ["cnn:filters=8"])
     (record,) = Store(tmp_path / "bad").records()
     assert record.status == "failed" and "loss became" in record.failure and result["ran"]
 
@@ -70,9 +72,10 @@ def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
 @pytest.mark.parametrize("workers", [2])
 def test_workers_produce_the_same_records_as_one_process(tmp_path, workers):
     cfg = TrainConfig(max_epochs=1, threads=1)
-    compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, out=str(tmp_path / "one"), cfg=cfg, progress=False)
-    compare(CORPUS, "standard", ["pcnn:filters=16"], seeds=2, workers=workers, out=str(tmp_path / "many"),
-            cfg=cfg, progress=False)
+    compare(Options(CORPUS, "standard", seeds=2, out=str(tmp_path / "one"), train=cfg, progress=False),
+            ["pcnn:filters=16"])
+    compare(Options(CORPUS, "standard", seeds=2, workers=workers, out=str(tmp_path / "many"), train=cfg,
+                    progress=False), ["pcnn:filters=16"])
     one = {r.key: r.test for r in Store(tmp_path / "one").records()}
     many = {r.key: r.test for r in Store(tmp_path / "many").records()}
     assert one == many and len(one) == 2

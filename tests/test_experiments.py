@@ -7,7 +7,7 @@ from relext_bench.cli import main
 from relext_bench.data import registry
 from relext_bench.data.instances import builder_for
 from relext_bench.experiments.compare import ablation_roles, compare, limit_baselines, sweep
-from relext_bench.experiments.runner import plan
+from relext_bench.experiments.runner import Options, plan
 from relext_bench.experiments.store import Store
 from relext_bench.metrics import evaluate
 from relext_bench.models import ModelSpec, Sizes, build_model
@@ -103,8 +103,8 @@ def test_label_rows_give_every_metric_of_evaluate():
 
 def test_compare_report_is_built_from_records_only(tmp_path):
     out, reports = tmp_path / "res", tmp_path / "reports"
-    compare(CORPUS, "paper", ["ye2019:tags=none,objective=ranking,filters=8", "ye2019:tags=bio_typed,filters=8"],
-            seeds=1, out=str(out), cfg=CFG, progress=False)
+    compare(Options(CORPUS, "paper", seeds=1, out=str(out), train=CFG, progress=False),
+            ["ye2019:tags=none,objective=ranking,filters=8", "ye2019:tags=bio_typed,filters=8"])
     (path,) = report.build(out, reports)
     text = path.read_text()
     assert "SYNTHETIC CORPUS" in text and "LEAKY PROTOCOL" in text and "Signature: `corpus:synth_zh@" in text
@@ -123,8 +123,8 @@ def test_compare_report_is_built_from_records_only(tmp_path):
 
 def test_failed_runs_are_flagged_in_the_report(tmp_path):
     cfg = TrainConfig(max_epochs=2, lr=1e30, optimizer="sgd", grad_clip=None, threads=1)
-    compare(CORPUS, "standard", [f"cnn:filters=8,{SMALL}", f"pcnn:filters=8,{SMALL}"], seeds=1, out=str(tmp_path), cfg=cfg,
-            progress=False)
+    compare(Options(CORPUS, "standard", seeds=1, out=str(tmp_path), train=cfg, progress=False),
+            [f"cnn:filters=8,{SMALL}", f"pcnn:filters=8,{SMALL}"])
     text = report.build(tmp_path, tmp_path / "rep")[0].read_text()
     assert "FAILED RUN(S)" in text and "## Failed runs" in text and "loss became" in text
 
@@ -140,8 +140,8 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
     assert "Baseline+MTL+ConstTag (param-matched)" in text
     # compare on the same directory reuses the ablation's ye2019 runs; a baseline limited
     # to one seed runs once, and the report says so.
-    result = compare(CORPUS, "standard", [f"ye2019:tags=none,objective=ranking,{SMALL}", f"pcnn:filters=8,{SMALL}"],
-                     seeds=2, out=str(out), cfg=CFG, progress=False, baseline_seeds=1)
+    result = compare(Options(CORPUS, "standard", seeds=2, out=str(out), train=CFG, progress=False),
+                     [f"ye2019:tags=none,objective=ranking,{SMALL}", f"pcnn:filters=8,{SMALL}"], baseline_seeds=1)
     assert result["already_done"] == 2 and len(result["ran"]) == 1
     text = report.build(out, tmp_path / "rep", kinds=["compare"])[0].read_text()
     assert "| seeds" in text and "run(s) not finished" not in text
@@ -166,8 +166,8 @@ def test_ablate_cli_states_the_verdict(tmp_path, capsys):
 
 def test_sweep_subsamples_training_only_and_plots(tmp_path):
     out = tmp_path / "res"
-    sweep(CORPUS, "standard", [f"pcnn:filters=8,{SMALL}"], ratios=(1.0, None), seeds=1, out=str(out), cfg=CFG,
-          progress=False)
+    sweep(Options(CORPUS, "standard", seeds=1, out=str(out), train=CFG, progress=False),
+          [f"pcnn:filters=8,{SMALL}"], ratios=(1.0, None))
     records = {r.neg_ratio: r for r in Store(out).records()}
     one, full = records[1.0], records[None]
     assert one.instances.train == 2 * one.instances.train_positives
@@ -258,8 +258,8 @@ def test_the_sweep_report_gives_each_tagged_model_its_gain_over_its_untagged_twi
 def test_a_corpus_with_only_a_comparison_gets_the_claims_its_variants_decide(tmp_path):
     from relext_bench.reporting.claims import CLAIMS, claims_table, corpus_results, decide
 
-    compare(CORPUS, "standard", ["ye2019:tags=none,objective=multitask", "ye2019:tags=bio_typed,objective=multitask"],
-            seeds=2, out=str(tmp_path), cfg=CFG, progress=False)
+    compare(Options(CORPUS, "standard", seeds=2, out=str(tmp_path), train=CFG, progress=False),
+            ["ye2019:tags=none,objective=multitask", "ye2019:tags=bio_typed,objective=multitask"])
     name, link, results = corpus_results(tmp_path)
     assert (name, link) == ("synth_zh", "synth_zh-standard-compare.md#results")
     assert set(results) == {("Baseline+MTL+Tag", "Baseline+MTL")}
@@ -274,7 +274,7 @@ def test_a_study_of_a_model_not_compared_is_refused():
 
     study = {"study": "s", "model": "cnn", "params": {"filters": 100}}
     with pytest.raises(UserError, match="the study tunes cnn, which is not among the models compared"):
-        compare("synth_zh:documents=4", "standard", ["pcnn"], 1, tuned=[study], run=False)
+        compare(Options("synth_zh:documents=4", "standard", seeds=1, run=False), ["pcnn"], tuned=[study])
 
 
 def test_what_the_spec_fixes_is_not_searched():

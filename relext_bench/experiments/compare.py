@@ -6,9 +6,8 @@ share are run once.
 from __future__ import annotations
 
 from relext_bench.errors import UserError
-from relext_bench.experiments.runner import Role, run_experiment
+from relext_bench.experiments.runner import About, Options, Role, run_experiment
 from relext_bench.models.spec import parse_model
-from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.roles import (
     BASELINES,
     CONTROLS,
@@ -17,8 +16,8 @@ from relext_bench.roles import (
     is_tuned,
     tagged,
 )
+from relext_bench.roles import tuned as tuned_role
 from relext_bench.training.stopping import MAX_EPOCHS
-from relext_bench.training.trainer import TrainConfig
 
 # The paper's four variants of ye2019 (the paper's names), then the baselines in their
 # published form (no tags).
@@ -42,11 +41,8 @@ def role_for(text: str) -> Role:
     return Role(text, spec)
 
 
-def compare(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: list[str] | None = None,
-            seeds: int = 5, workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
-            progress: bool = True, reference: str | None = None, tuned: list[dict] | None = None,
-            preset: str | None = None, baseline_seeds: int | None = None, run: bool = True,
-            report_name: str | None = None, scheduler: str | None = None) -> dict:
+def compare(options: Options, models: list[str] | None = None, reference: str | None = None,
+            tuned: list[dict] | None = None, preset: str | None = None, baseline_seeds: int | None = None) -> dict:
     """`tuned`: studies, each {"study": name, "model": its model's name, "params": best
     parameters}; every model spec of a tuned model runs twice, with its defaults and,
     as "NAME (tuned)", with the study's parameters. `baseline_seeds`: the baselines run on the first that many
@@ -57,7 +53,7 @@ def compare(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: lis
     if twice:
         raise UserError(f"--tuned: two studies tune {sorted(twice)[0]}; give one per model")
     for study in tuned or []:
-        twins = [Role(tuned(r.name), r.spec.with_params(**study["params"]), r.seeds)
+        twins = [Role(tuned_role(r.name), r.spec.with_params(**study["params"]), r.seeds)
                  for r in roles if r.spec.name == study["model"] and not is_tuned(r.name)]
         if not twins:  # nothing tuned would run, yet the report would speak of it
             raise UserError(f"--tuned {study['study']}: the study tunes {study['model']}, which is not among the "
@@ -66,9 +62,7 @@ def compare(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: lis
     names = [r.name for r in roles]
     if reference is None:
         reference = next((n for n in names if n.startswith(REFERENCE)), names[0])
-    return run_experiment("compare", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": reference, "tuned": tuned, "preset": preset},
-                          run=run, report_name=report_name, scheduler=scheduler)
+    return run_experiment("compare", options, roles, about=About(reference, tuned, preset))
 
 
 def limit_baselines(roles: list[Role], seeds: int | None) -> list[Role]:
@@ -87,32 +81,22 @@ def ablation_roles(params: dict | None = None, baselines: tuple[str, ...] = BASE
     return [Role(r.name, r.spec.with_params(**params)) for r in roles] if params else roles
 
 
-def ablate(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, seeds: int = 5, workers: int = 1,
-           out: str = "results", cfg: TrainConfig | None = None, progress: bool = True,
-           baselines: tuple[str, ...] = BASELINES, params: dict | None = None, baseline_seeds: int | None = None,
-           run: bool = True, report_name: str | None = None, scheduler: str | None = None) -> dict:
+def ablate(options: Options, baselines: tuple[str, ...] = BASELINES, params: dict | None = None,
+           baseline_seeds: int | None = None) -> dict:
     """`baselines`: the baselines whose rows (without and with tags) join the grid."""
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise UserError(f"--baselines: {unknown[0]!r} is not a baseline (one of {', '.join(BASELINES)})")
     roles = limit_baselines(ablation_roles(params, tuple(baselines)), baseline_seeds)
-    return run_experiment("ablate", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          progress=progress, extra={"reference": REFERENCE}, run=run, report_name=report_name,
-                          scheduler=scheduler)
+    return run_experiment("ablate", options, roles, about=About(reference=REFERENCE))
 
 
 SWEEP_RATIOS = (1.0, 2.0, 5.0, 10.0, None)  # None: every negative
 
 
-def sweep(corpus_spec: str, protocol_name: str = DEFAULT_PROTOCOL, models: list[str] | None = None,
-          ratios: tuple[float | None, ...] = SWEEP_RATIOS, seeds: int = 3, workers: int = 1,
-          out: str = "results", cfg: TrainConfig | None = None, progress: bool = True, run: bool = True,
-          report_name: str | None = None, scheduler: str | None = None) -> dict:
+def sweep(options: Options, models: list[str] | None = None,
+          ratios: tuple[float | None, ...] = SWEEP_RATIOS) -> dict:
     """Training negatives subsampled to each negative:positive ratio; dev and test untouched."""
     texts = models or [PAPER_VARIANTS[0][1], PAPER_VARIANTS[3][1]]
     roles = [role_for(m) for m in texts]
-    return run_experiment("sweep", corpus_spec, protocol_name, roles, seeds, workers, out, cfg,
-                          ratios=list(ratios), progress=progress, extra={"reference": roles[-1].name}, run=run,
-                          report_name=report_name, scheduler=scheduler)
-
-
+    return run_experiment("sweep", options, roles, list(ratios), About(reference=roles[-1].name))

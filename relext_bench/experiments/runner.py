@@ -14,7 +14,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 
 from tqdm import tqdm
@@ -27,6 +27,7 @@ from relext_bench.experiments.cluster import Pool, connect, local_workers
 from relext_bench.experiments.store import Store, run_key
 from relext_bench.files import check_writable
 from relext_bench.models.spec import ModelSpec, spec_text
+from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import get_protocol
 from relext_bench.records import Manifest, RoleEntry, RunEntry, RunRecord
 from relext_bench.training.threads import default_threads
@@ -226,18 +227,44 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="relext-parent-watch", daemon=True).start()
 
 
-def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[Role], seeds: int,
-                   workers: int = 1, out: str = "results", cfg: TrainConfig | None = None,
-                   ratios: list[float | None] = (None,), progress: bool = True, extra: dict | None = None,
-                   run: bool = True, report_name: str | None = None, scheduler: str | None = None) -> dict:
-    """Plans the runs, writes the manifest, runs what is missing (unless `run` is False:
-    then the report shows the missing runs as not finished); returns a summary.
-    `scheduler`: a Dask scheduler's address or local:N (cluster.py) instead of `workers`.
-    `report_name`: the report's file name, kept in the manifest (default
-    CORPUS-PROTOCOL-KIND)."""
-    protocol = get_protocol(protocol_name)
+@dataclass(frozen=True)
+class Options:
+    """How an experiment runs, the same for compare, ablate and sweep: the corpus, the
+    protocol, seeds 1..`seeds`, where runs go and how many run at once, the training
+    settings, and whether to train at all (`run` False: the report shows the missing
+    runs as not finished). `scheduler`: a Dask scheduler's address or local:N
+    (cluster.py) instead of `workers`. `report_name`: the report's file name, kept in
+    the manifest (default CORPUS-PROTOCOL-KIND)."""
+
+    corpus: str
+    protocol: str = DEFAULT_PROTOCOL
+    seeds: int = 5
+    workers: int = 1
+    out: str = "results"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    progress: bool = True
+    run: bool = True
+    report_name: str | None = None
+    scheduler: str | None = None
+
+
+@dataclass(frozen=True)
+class About:
+    """What the manifest says of an experiment besides its runs: the model the others
+    are tested against, tuned studies, and the preset it ran (`--quick`)."""
+
+    reference: str | None = None
+    tuned: list[dict] | None = None
+    preset: str | None = None
+
+
+def run_experiment(kind: str, options: Options, roles: list[Role], ratios: list[float | None] = (None,),
+                   about: About = About()) -> dict:
+    """Plans the runs, writes the manifest, runs what is missing; returns a summary."""
+    corpus_spec, workers, scheduler, seeds = options.corpus, options.workers, options.scheduler, options.seeds
+    protocol = get_protocol(options.protocol)
     corpus = load_corpus(corpus_spec)
-    cfg = cfg or TrainConfig()
+    cfg = options.train
     if scheduler:  # a local cluster shares this machine's cores; a remote one gets --threads or 1
         workers = local_workers(scheduler) or 0
     if not cfg.threads:  # the cores not busy elsewhere, shared by the workers (0: a remote cluster gets 1)
@@ -247,7 +274,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     stats = corpus_stats(corpus, protocol)
     ratios = fold_ratios(list(ratios), stats)
     jobs = plan(corpus, protocol, roles, seed_list, cfg, ratios)
-    store = Store(out)
+    store = Store(options.out)
     check_writable(store.runs)  # before any run trains
     if cfg.embeddings:  # a bad file is one error before any run, not a failure per run
         from relext_bench.data.vocab import Vocab
@@ -258,7 +285,7 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
     Claims(store.runs).clear_stale()
     # A finished run is never run again; a failed one is (its failure is recorded, not final).
     stored = {j.key for j in jobs if store.finished(j.key)}
-    todo = [j for j in jobs if run and j.key not in stored]
+    todo = [j for j in jobs if options.run and j.key not in stored]
     pool = open_pool(scheduler, workers, corpus, corpus_spec) if todo else None
     workers = pool.slots if pool else workers
     ident = store.put_manifest(Manifest(
@@ -271,11 +298,10 @@ def run_experiment(kind: str, corpus_spec: str, protocol_name: str, roles: list[
         roles=[RoleEntry(r.name, spec_text(r.spec), r.spec.label(), r.spec.key(), seed_list[:r.seeds])
                for r in roles],
         runs=[RunEntry(j.role, j.partition, j.seed, j.key, j.neg_ratio) for j in jobs],
-        corpus_stats=stats, report_name=report_name,
-        reference=(extra or {}).get("reference"), tuned=(extra or {}).get("tuned"),
-        preset=(extra or {}).get("preset")))
+        corpus_stats=stats, report_name=options.report_name,
+        reference=about.reference, tuned=about.tuned, preset=about.preset))
     bar = tqdm(total=len(jobs), initial=len(stored), desc=f"{kind} {corpus.name}",
-               disable=not progress, unit="run", dynamic_ncols=True)
+               disable=not options.progress, unit="run", dynamic_ncols=True)
     t0 = time.perf_counter()
     claims = Claims(store.runs)
     try:
