@@ -222,9 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def apply_global_options(args) -> None:
-    import os
-
-    from relext_bench.data import registry
+    from relext_bench.data import access, registry
 
     # The user's own data: every command that reads a corpus takes it the same way, as
     # its corpus (never as anything else, such as a report's name).
@@ -234,10 +232,8 @@ def apply_global_options(args) -> None:
         if args.corpus is not None:
             raise UserError(f"give the corpus either by name ({args.corpus!r}) or as --format dygie --path, not both")
         args.corpus = f"dygie:path={args.path}"
-    if getattr(args, "ldc_dir", None):
-        os.environ["RELEXT_BENCH_LDC_DIR"] = args.ldc_dir
-    if getattr(args, "offline", False):
-        os.environ["RELEXT_BENCH_OFFLINE"] = "1"
+    access.configure(access.Access(offline=True if getattr(args, "offline", False) else None,
+                                   ldc_dir=getattr(args, "ldc_dir", None)))
     if getattr(args, "strict", False) and getattr(args, "corpus", None):  # before any path=, which ends a spec
         name, _, rest = args.corpus.partition(":")
         if "strict" not in registry.parse_spec(args.corpus)[1]:

@@ -329,11 +329,16 @@ def sweep(args) -> int:
 
 
 def tune(args) -> int:
+    from pathlib import Path
+
     from relext_bench.experiments.tune import tune
+    from relext_bench.files import read_record
+    from relext_bench.reporting.tuning import write_report
 
     default_out(args)
     summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
-                   train_config(args), seed=args.seed, reports=args.reports, report_name=args.name)
+                   train_config(args), seed=args.seed)
+    summary["report"] = str(write_report(read_record(summary["snapshot"]), Path(args.reports), args.name))
     if summary["best_value"] is None:  # every finished trial was pruned
         best = "no trial has completed yet, so there are no best parameters"
     else:

@@ -1,6 +1,6 @@
 """The declared data between layers: a run's record (written by the trainer and the
 runner, read by the store and the reports) and an experiment's manifest (written by
-the runner, read by the reports), as dataclasses with a version.
+the runner, read by the reports), as dataclasses; a run record carries its version.
 
 Both are stored as JSON. `from_dict` reads one: a field it needs and does not find is
 an error naming the file and the field (`RecordError`); a field that older records lack
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 RECORD_VERSION = 1
-MANIFEST_VERSION = 1
 
 
 class RecordError(ValueError):

@@ -96,13 +96,6 @@ def aso(a, b, confidence: float = 0.95, comparisons: int = 1, resamples: int = 1
 
 
 # ---- across instances ----------------------------------------------------------------
-def micro_rows(gold, pred) -> np.ndarray:
-    """Per-instance [tp, fp, fn] over positive labels (0 = Other): micro-F1's statistics."""
-    gold, pred = np.asarray(gold), np.asarray(pred)
-    return np.stack([(gold == pred) & (gold > 0), (pred > 0) & (pred != gold), (gold > 0) & (pred != gold)],
-                    axis=1).astype(np.int64)
-
-
 def micro_f1(total: np.ndarray) -> float:
     return prf(*total)[2]
 

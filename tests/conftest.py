@@ -2,14 +2,18 @@ import os
 
 import pytest
 
+from relext_bench.data import access
 from relext_bench.data.model import Corpus, Document, EntityMention, RelationMention, Sentence
 
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
-    """Each test session gets its own cache home unless one is set."""
+    """Each test session gets its own cache home unless one is set; each test starts
+    with the environment's corpus access (a command's --offline or --ldc-dir holds for
+    its process, so for the rest of a test session, unless reset)."""
     if not os.environ.get("RELEXT_BENCH_HOME"):
         monkeypatch.setenv("RELEXT_BENCH_HOME", str(tmp_path_factory.getbasetemp() / "home"))
+    access.configure(access.Access())
 
 
 def make_sentence(sid, tokens, mentions, relations=()):

@@ -112,3 +112,19 @@ def test_local_workers_train_without_dask_s_malloc_trim_setting():
         assert pool.submit(_trim_threshold).result() is None
     finally:
         pool.close()
+
+
+def test_worker_processes_reach_corpora_as_the_planning_process_does():
+    from relext_bench.data import access
+
+    access.configure(access.Access(offline=True, ldc_dir="/where/the/ldc/copy/is"))
+    pool = None
+    try:
+        pool = runner.open_pool(None, 2, None, CORPUS)
+        seen = pool.submit(access.current).result(timeout=120)
+    finally:
+        access.configure(access.Access())
+        if pool:
+            pool.close()
+    assert seen == access.Access(offline=True, ldc_dir="/where/the/ldc/copy/is")
+    assert access.current().offline is None  # this process is back to the environment's default

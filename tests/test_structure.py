@@ -108,6 +108,35 @@ def test_the_baselines_import_only_the_public_interface():
                                                                                     "att_bilstm")}
 
 
+# docs/architecture.md's layers, lowest first: a module imports only its own layer and those below.
+LAYERS = [
+    ("relext_bench", "relext_bench.errors", "relext_bench.specs", "relext_bench.paths", "relext_bench.files",
+     "relext_bench.signature", "relext_bench.metrics", "relext_bench.significance", "relext_bench.records",
+     "relext_bench.semeval", "relext_bench.safe_text", "relext_bench.argtypes", "relext_bench.roles"),
+    ("relext_bench.data",),
+    ("relext_bench.protocols",),
+    ("relext_bench.kernels", "relext_bench.models", "relext_bench.api"),
+    ("relext_bench.resolve", "relext_bench.corpus_stats"),
+    ("relext_bench.training",),
+    ("relext_bench.experiments",),
+    ("relext_bench.reporting",),
+    ("relext_bench.commands", "relext_bench.cli", "relext_bench.__main__"),
+]
+
+
+def layer(module: str) -> int:
+    found = [k for k, names in enumerate(LAYERS) for n in names if module == n or module.startswith(n + ".")
+             and n != "relext_bench"]
+    assert found, f"{module} is in no layer of docs/architecture.md"
+    return max(found)
+
+
+def test_each_layer_imports_only_its_own_and_those_below():
+    upward = sorted((name, target) for name, targets in graph(module_level_only=False).items() for target in targets
+                    if layer(target) > layer(name))
+    assert upward == []
+
+
 def test_the_data_layer_imports_neither_training_nor_experiments():
     bad = [(name, target) for name, path in MODULES.items() if name.startswith("relext_bench.data")
            for target, _, _ in imports(path)

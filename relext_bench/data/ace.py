@@ -21,12 +21,11 @@ train (80/10/10); `relext-bench prepare ace_zh` writes the lists out.
 from __future__ import annotations
 
 import html
-import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from relext_bench.data import brat
+from relext_bench.data import access, brat
 from relext_bench.data.fetch import fetch_corpus_files, source_digest
 from relext_bench.data.model import Corpus, Document
 from relext_bench.data.prepared import prepared
@@ -40,9 +39,9 @@ TAG = re.compile(r"<[^>]*>")
 ENTITY_REF = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|\w+);")
 
 
-def ldc_dir_from_env() -> Path | None:
-    value = os.environ.get("RELEXT_BENCH_LDC_DIR")
-    return Path(value).expanduser() if value else None
+def given_ldc_dir() -> Path | None:
+    """The LDC copy given with --ldc-dir, else RELEXT_BENCH_LDC_DIR."""
+    return access.current().ldc
 
 
 def unavailable_message(name: str) -> str:
@@ -186,7 +185,7 @@ def english_split(present: set[str], problems: Problems) -> dict[str, tuple[str,
 
 def load_ace(name: str, ldc_dir: str | Path | None = None, strict: bool = False) -> Corpus:
     language, folder = LANGUAGES[name]
-    ldc = Path(ldc_dir).expanduser() if ldc_dir else ldc_dir_from_env()
+    ldc = Path(ldc_dir).expanduser() if ldc_dir else given_ldc_dir()
     if ldc is None:
         raise UserError(unavailable_message(name))
     pairs = document_pairs(ldc, folder)

@@ -118,9 +118,9 @@ def ace_entry(name: str, language: str, folder: str) -> CorpusEntry:
     def available() -> tuple[bool, str]:
         from relext_bench.data import ace
 
-        if ace.ldc_dir_from_env() is None:
+        if ace.given_ldc_dir() is None:
             return False, ace.unavailable_message(name)
-        return True, f"from {ace.ldc_dir_from_env()}"
+        return True, f"from {ace.given_ldc_dir()}"
 
     return CorpusEntry(
         name=name, language=language,

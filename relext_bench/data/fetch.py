@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from tqdm import tqdm
 
+from relext_bench.data import access
 from relext_bench.errors import UserError
 from relext_bench.files import apply_umask
 from relext_bench.paths import home
@@ -37,7 +38,7 @@ def sources() -> dict:
 
 
 def offline() -> bool:
-    return os.environ.get("RELEXT_BENCH_OFFLINE", "") not in ("", "0")
+    return access.current().is_offline
 
 
 def mirror() -> Path | None:

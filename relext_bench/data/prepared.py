@@ -13,7 +13,7 @@ from relext_bench.data.model import Corpus, corpus_from_dict, corpus_to_dict
 from relext_bench.files import write_json_atomic
 from relext_bench.paths import home
 
-FORMAT = 4  # the layout of the cached JSON: {"digest": ..., "corpus": serialize.py's dict}
+FORMAT = 4  # the layout of the cached JSON: {"digest": ..., "corpus": model.corpus_to_dict}
 
 
 def prepared(name: str, source_digest: str, loader_version: int, build: Callable[[], Corpus],

@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from tqdm import tqdm
 
 from relext_bench.corpus_stats import corpus_stats
-from relext_bench.data import embeddings, registry
+from relext_bench.data import access, embeddings, registry
 from relext_bench.errors import UserError
 from relext_bench.experiments.claims import Claims
 from relext_bench.experiments.cluster import Pool, connect, local_workers
@@ -192,7 +192,7 @@ def open_pool(scheduler: str | None, workers: int, corpus, corpus_spec: str) -> 
     if workers <= 1:
         return Pool(_Inline(), 1, corpus)
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                   initializer=_die_with_parent, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(os.getpid(), access.current()))
     return Pool(executor, workers, corpus_spec)
 
 
@@ -205,13 +205,15 @@ class _Inline:
         return future
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: the worker ends when the process that started it does (also
-    after a SIGKILL, which leaves no chance to shut the pool down)."""
+def _start_worker(parent: int, settings: access.Access) -> None:
+    """Worker initializer: the planning process's corpus access (--offline, --ldc-dir),
+    and the worker ends when the process that started it does (also after a SIGKILL,
+    which leaves no chance to shut the pool down)."""
     import ctypes
     import signal
     import threading
 
+    access.configure(settings)
     try:  # Linux: the kernel sends SIGKILL when the parent exits
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

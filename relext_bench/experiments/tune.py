@@ -41,7 +41,6 @@ from relext_bench.files import read_record, write_json_atomic
 from relext_bench.models import model_entry
 from relext_bench.models.spec import parse_model, spec_text
 from relext_bench.protocols import get_protocol
-from relext_bench.reporting.tuning import write_report
 from relext_bench.training.trainer import TrainConfig, train_run
 
 TRAIN_SEED = 1
@@ -52,8 +51,7 @@ def study_name(corpus, protocol_name: str, spec) -> str:
 
 
 def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, timeout: float | None = None,
-         storage: str | None = None, out: str = "results", cfg: TrainConfig | None = None, seed: int = 1,
-         reports: str | Path | None = "reports", report_name: str | None = None) -> dict:
+         storage: str | None = None, out: str = "results", cfg: TrainConfig | None = None, seed: int = 1) -> dict:
     optuna = load_optuna()
     from optuna.trial import TrialState
 
@@ -132,8 +130,6 @@ def tune(corpus_spec: str, protocol_name: str, model: str, trials: int = 20, tim
                "pruned": sum(t.state == TrialState.PRUNED for t in study.trials), "metric": protocol.metric,
                "best_value": study.best_value if complete else None,
                "best_params": study.best_params if complete else {}, "snapshot": str(snapshot)}
-    if reports is not None:
-        summary["report"] = str(write_report(read_record(snapshot), Path(reports), report_name))
     return summary
 
 
