@@ -11,7 +11,8 @@ from relext_bench.data import registry
 from relext_bench.models import ModelSpec, Sizes, build_model, known, model_entry, objectives
 from relext_bench.protocols import PROTOCOLS
 from relext_bench.records import unpack_labels
-from relext_bench.training.trainer import TrainConfig, epoch_batches, train_run
+from relext_bench.training.batches import epoch_batches
+from relext_bench.training.trainer import TrainConfig, train_run
 
 TINY = "synth_zh:documents=12"
 FAST = TrainConfig(max_epochs=1, batch_size=64, progress=False)

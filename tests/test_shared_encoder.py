@@ -9,7 +9,7 @@ from conftest import make_sentence, tiny_corpus
 from relext_bench.data.instances import builder_for
 from relext_bench.data.policy import POLICIES
 from relext_bench.models import ModelSpec, Sizes, build_model
-from relext_bench.training.trainer import sentence_batches, to_batch
+from relext_bench.training.batches import sentence_batches, to_batch
 
 CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none",
                "cnn:widths=3,filters=20,hidden=7,position_dim=5", "cr_cnn:position_dim=0"]

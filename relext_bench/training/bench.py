@@ -22,15 +22,9 @@ from relext_bench.models import build_model, parse_model
 from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import get_protocol
 from relext_bench.resolve import resolve
+from relext_bench.training.batches import to_batch, training_batches
 from relext_bench.training.threads import default_threads
-from relext_bench.training.trainer import (
-    TrainConfig,
-    make_optimizer,
-    resolve_device,
-    to_batch,
-    train_step,
-    training_batches,
-)
+from relext_bench.training.trainer import TrainConfig, make_optimizer, resolve_device, train_step
 
 WARMUP = 3
 ROUNDS = 2
@@ -58,7 +52,7 @@ def bench_train(corpus_spec: str, model: str, protocol: str = DEFAULT_PROTOCOL, 
     for encoder in encoders:
         torch.manual_seed(seed)
         net = build_model(dataclasses.replace(spec, encoder=encoder), resolved.sizes).to(dev).train()
-        plan = [b for b in training_batches(net, train, cfg, np.random.default_rng(seed)) if len(b) > 1]
+        plan = [b for b in training_batches(net, train, cfg.batch_size, np.random.default_rng(seed)) if len(b) > 1]
         runs[encoder] = {"model": net, "optim": make_optimizer(cfg, net.parameters()), "plan": plan, "next": 0,
                          "instances": 0, "seconds": 0.0, "batches": 0, "resolved": net.spec.encoder}
 

@@ -28,8 +28,9 @@ from relext_bench.kernels import kernels_for
 from relext_bench.metrics import OFFICIAL, evaluate
 from relext_bench.models import ModelSpec
 from relext_bench.protocols import Partition, Protocol
-from relext_bench.records import RECORD_VERSION, RunRecord, pack_labels
+from relext_bench.records import InstanceCounts, RunRecord, Scores, Timings, pack_labels
 from relext_bench.resolve import resolve
+from relext_bench.training.batches import sentence_batches, to_batch, training_batches
 from relext_bench.training.environment import environment
 from relext_bench.training.leak import leak_probe
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE, Stopper
@@ -60,58 +61,6 @@ class TrainConfig:
 
 class TrainingFailed(Exception):
     pass
-
-
-def to_batch(instances: InstanceSet, index: np.ndarray, device: torch.device,
-             grouped: bool = False) -> dict[str, torch.Tensor]:
-    rows = instances.rows(index, grouped=grouped)
-    batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in rows.items()}
-    batch["mask"] = torch.arange(batch["tokens"].shape[1], device=device)[None, :] < batch["lengths"][:, None]
-    return batch
-
-
-def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
-                  chunk: int = 50) -> list[np.ndarray]:
-    """Length-bucketed batches: shuffle, sort each chunk of `chunk` batches by length,
-    cut into batches, shuffle the batches. Padding then follows each batch's own
-    longest window (whole-sentence instances vary from a few tokens to hundreds)."""
-    order = rng.permutation(len(lengths))
-    batches = []
-    span = batch_size * chunk
-    for start in range(0, len(order), span):
-        part = order[start:start + span]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def sentence_batches(sentence: np.ndarray, batch_size: int, rng: np.random.Generator | None = None,
-                     lengths: np.ndarray | None = None) -> list[np.ndarray]:
-    """Sentence-grouped batches, for the shared encoder: whole sentences packed into
-    batches of at most `batch_size` instances (a sentence with more is split). With
-    `rng` (training): sentences in random order, then the batches shuffled. Without
-    (prediction): sentences by length (`lengths` of their instances), so that a batch
-    pads little. A sentence's instances keep their order."""
-    order = np.argsort(sentence, kind="stable")
-    ids, starts = np.unique(sentence[order], return_index=True)
-    members = np.split(order, starts[1:]) if len(order) else []
-    if rng is not None:
-        members = [members[i] for i in rng.permutation(len(members))]
-    elif lengths is not None:
-        members.sort(key=lambda m: int(lengths[m].max()))
-    batches, current, size = [], [], 0
-    for m in members:
-        for piece in (m[i:i + batch_size] for i in range(0, len(m), batch_size)):
-            if size + len(piece) > batch_size and current:
-                batches.append(np.concatenate(current))
-                current, size = [], 0
-            current.append(piece)
-            size += len(piece)
-    if current:
-        batches.append(np.concatenate(current))
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
 
 
 def load_embeddings(model, source: str, words, training_words: int) -> dict:
@@ -184,13 +133,6 @@ def make_optimizer(cfg: TrainConfig, params):
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
-def training_batches(model, instances: InstanceSet, cfg: TrainConfig, rng: np.random.Generator) -> list[np.ndarray]:
-    """One epoch's batches: sentence-grouped for the shared encoder, else length-bucketed."""
-    if model.batches_by_sentence:
-        return sentence_batches(instances.sentence, cfg.batch_size, rng)
-    return epoch_batches(instances.lengths, cfg.batch_size, rng)
-
-
 def train_step(model, optim, batch: dict[str, torch.Tensor], cfg: TrainConfig) -> float:
     """One optimiser step on a batch; returns the loss (a non-finite loss takes no step)."""
     loss = model.loss(model(batch), batch["labels"])
@@ -223,16 +165,30 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
     return preds, total / max(len(instances), 1)
 
 
+@dataclass
+class Fit:
+    """What training left: the epoch curve, the best epoch and its weights, the steps."""
+
+    curve: list[dict]
+    best_epoch: int | None = None
+    best_state: dict | None = None
+    steps: int = 0
+
+
+def scores(gold: np.ndarray, pred: np.ndarray, labels: list[str], corpus_name: str) -> Scores:
+    return Scores(**evaluate(gold, pred, labels, corpus_name))
+
+
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
-              cfg: TrainConfig = TrainConfig(), device: str | None = None, extra: dict | None = None,
-              neg_ratio: float | None = None, on_epoch: Callable[[int, int, float], None] | None = None) -> dict:
+              cfg: TrainConfig = TrainConfig(), device: str | None = None, neg_ratio: float | None = None,
+              on_epoch: Callable[[int, int, float], None] | None = None) -> dict:
     """Trains and evaluates one run; returns its record (a failure is a record too), in
-    the JSON form of `relext_bench.records.RunRecord`, which checks it.
+    the JSON form of `relext_bench.records.RunRecord`.
 
     `neg_ratio` subsamples the training negatives to that many per positive (dev and
     test untouched). `on_epoch(epoch, steps, dev_metric)` is called after every epoch
-    (`steps`: optimizer steps so far); an
-    exception it raises (a tuner's pruning signal) ends the run and propagates."""
+    (`steps`: optimizer steps so far); an exception it raises (a tuner's pruning
+    signal) ends the run and propagates."""
     spec = spec.resolved()
     torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
@@ -240,18 +196,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     t0 = time.perf_counter()
     run = resolve(corpus, protocol, spec, train_sents,
                   extra_words=embeddings.table_words(cfg.embeddings, cfg.vocabulary, corpus))
-    policy, builder = run.policy, run.builder
-    record = {
-        "version": RECORD_VERSION, "status": "running",
-        "corpus": {"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
-                   "language": corpus.language},
-        "protocol": protocol.name, "metric": protocol.metric, "partition": partition.name,
-        "policy": policy.to_dict() | {"digest": policy.digest()},
-        "symmetric_types": list(policy.undirected(corpus.symmetric_types)),
-        "model": spec.to_dict() | {"key": spec.key(), "label": spec.label()},
-        "train_config": asdict(cfg), "seed": seed, "device": str(torch_device), **(extra or {}),
-    }
-    timings = {}
+    builder = run.builder
     train = builder.build(train_sents)
     if train.positives == 0:
         raise UserError(f"{corpus.name} {partition.name}: the training data has "
@@ -263,82 +208,95 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     dev = builder.build([s for d in partition.dev for s in d.sentences])
     test = dev if partition.test is partition.dev else builder.build([s for d in partition.test for s in d.sentences])
     warn_long_inputs(corpus.name, *([train, dev] if test is dev else [train, dev, test]))
-    timings["build_s"] = time.perf_counter() - t0
-    record["instances"] = {"train": len(train), "dev": len(dev), "test": len(test),
-                           "train_positives": train.positives, "train_negatives_before_sampling": negatives_before,
-                           "skipped": dict(builder.skipped)}
-    record["neg_ratio"] = neg_ratio
-    record["leak_probe"] = {"train": leak_probe(train), "test": leak_probe(test)}
-    record["labels"] = builder.labels
+    timings = Timings(train_s=0.0, build_s=time.perf_counter() - t0)
+    record = RunRecord(
+        status="running", model=spec.to_dict() | {"key": spec.key(), "label": spec.label()},
+        partition=partition.name, seed=seed, protocol=protocol.name,
+        corpus={"name": corpus.name, "digest": corpus.digest, "synthetic": corpus.synthetic,
+                "language": corpus.language},
+        metric=protocol.metric, policy=run.policy.to_dict() | {"digest": run.policy.digest()},
+        symmetric_types=list(run.policy.undirected(corpus.symmetric_types)), train_config=asdict(cfg),
+        device=str(torch_device), neg_ratio=neg_ratio,
+        instances=InstanceCounts(len(train), len(dev), len(test), train.positives, negatives_before,
+                                 dict(builder.skipped)),
+        leak_probe={"train": leak_probe(train), "test": leak_probe(test)}, labels=builder.labels, timings=timings)
 
     torch.manual_seed(seed)
-    np_rng = np.random.default_rng(seed)
     model = run.model().to(torch_device)
     if cfg.embeddings:
         trained = len(Vocab.build(s.tokens for s in train_sents)) - 2
-        record["embeddings"] = load_embeddings(model, cfg.embeddings, builder.words, trained)
-    record["parameters"] = sum(p.numel() for p in model.parameters())
-    optim = make_optimizer(cfg, model.parameters())
-    curve, best_state, steps = [], None, 0
-    stopper = Stopper(cfg.patience, cfg.min_steps)
+        record.embeddings = load_embeddings(model, cfg.embeddings, builder.words, trained)
+    record.parameters = sum(p.numel() for p in model.parameters())
     t1 = time.perf_counter()
+    fit = Fit([])
+    try:
+        fit = train_model(model, train, dev, cfg, protocol.metric, builder.labels, torch_device, seed, fit, on_epoch)
+    except TrainingFailed as e:
+        record.status, record.failure, record.curve, record.best_epoch = "failed", str(e), fit.curve, fit.best_epoch
+        record.timings.train_s = time.perf_counter() - t1
+        record.environment = environment(kernels_for(torch_device))
+        return record.to_dict()
+    timings.train_s = time.perf_counter() - t1
+    model.load_state_dict(fit.best_state)
+
+    t2 = time.perf_counter()
+    dev_pred, _ = predict(model, dev, cfg, torch_device)
+    test_pred, _ = predict(model, test, cfg, torch_device)
+    timings.evaluate_s = time.perf_counter() - t2
+    timings.train_instances_per_s = float(np.mean([c["train_instances_per_s"] for c in fit.curve
+                                                   if c["train_instances_per_s"]]))
+    record.status, record.curve, record.epochs, record.best_epoch = "finished", fit.curve, len(fit.curve), fit.best_epoch
+    record.dev = scores(dev.labels, dev_pred, builder.labels, corpus.name)
+    record.test = scores(test.labels, test_pred, builder.labels, corpus.name)
+    record.predictions = {"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)}
+    if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
+        record.predictions["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
+    record.environment = environment(kernels_for(torch_device))
+    return record.to_dict()
+
+
+def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, metric: str, labels: list[str],
+                device: torch.device, seed: int, fit: Fit, on_epoch=None) -> Fit:
+    """Trains until `stopping.Stopper` says so, keeping the best epoch's weights; fills
+    `fit` as it goes (so a failure still has its curve) and returns it."""
+    np_rng = np.random.default_rng(seed)
+    optim = make_optimizer(cfg, model.parameters())
+    stopper = Stopper(cfg.patience, cfg.min_steps)
+    label = model.spec.label()
     # One bar per run that moves with every batch: an epoch on a large corpus takes minutes.
-    bar = tqdm(desc=spec.label(), disable=not cfg.progress, leave=False, unit="batch", dynamic_ncols=True)
+    bar = tqdm(desc=label, disable=not cfg.progress, leave=False, unit="batch", dynamic_ncols=True)
     try:
         for epoch in range(1, cfg.max_epochs + 1):
             model.train()
             total, seen, te = 0.0, 0, time.perf_counter()
-            batches = training_batches(model, train, cfg, np_rng)
+            batches = training_batches(model, train, cfg.batch_size, np_rng)
             bar.reset(total=len(batches))
-            bar.set_description(f"{spec.label()} epoch {epoch}/{cfg.max_epochs}")
+            bar.set_description(f"{label} epoch {epoch}/{cfg.max_epochs}")
             for k, index in enumerate(batches):
                 bar.update()
                 if len(index) < 2:  # BatchNorm needs two instances
                     continue
-                value = train_step(model, optim, to_batch(train, index, torch_device, model.batches_by_sentence), cfg)
-                steps += 1
+                value = train_step(model, optim, to_batch(train, index, device, model.batches_by_sentence), cfg)
+                fit.steps += 1
                 if not math.isfinite(value):
                     raise TrainingFailed(f"loss became {value} in epoch {epoch} at batch {k}")
                 total += value * len(index)
                 seen += len(index)
             train_s = time.perf_counter() - te
-            dev_pred, dev_loss = predict(model, dev, cfg, torch_device)
-            dev_metric = evaluate(dev.labels, dev_pred, builder.labels)[protocol.metric]
-            curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
-                          f"dev_{protocol.metric}": dev_metric, "steps": steps, "train_seconds": train_s,
-                          "train_instances_per_s": seen / train_s if train_s else None})
+            dev_pred, dev_loss = predict(model, dev, cfg, device)
+            dev_metric = evaluate(dev.labels, dev_pred, labels)[metric]
+            fit.curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
+                              f"dev_{metric}": dev_metric, "steps": fit.steps, "train_seconds": train_s,
+                              "train_instances_per_s": seen / train_s if train_s else None})
             bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", dev=f"{dev_metric:.3f}")
             if on_epoch is not None:
-                on_epoch(epoch, steps, dev_metric)
+                on_epoch(epoch, fit.steps, dev_metric)
             score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
             if stopper.improved(epoch, score):
-                best_state = copy.deepcopy(model.state_dict())
-                record["best_epoch"] = epoch
-            elif stopper.should_stop(steps):
+                fit.best_state = copy.deepcopy(model.state_dict())
+                fit.best_epoch = epoch
+            elif stopper.should_stop(fit.steps):
                 break
-    except TrainingFailed as e:
-        record.update(status="failed", failure=str(e), curve=curve)
-        record["timings"] = timings | {"train_s": time.perf_counter() - t1}
-        record["environment"] = environment(kernels_for(torch_device))
-        return RunRecord.from_dict(record, "the trainer's record").to_dict()
     finally:
         bar.close()
-    timings["train_s"] = time.perf_counter() - t1
-    model.load_state_dict(best_state)
-
-    t2 = time.perf_counter()
-    dev_pred, _ = predict(model, dev, cfg, torch_device)
-    test_pred, _ = predict(model, test, cfg, torch_device)
-    timings["evaluate_s"] = time.perf_counter() - t2
-    epochs = len(curve)
-    timings["train_instances_per_s"] = float(np.mean([c["train_instances_per_s"] for c in curve if c["train_instances_per_s"]]))
-    record.update(
-        status="finished", curve=curve, epochs=epochs, timings=timings,
-        dev=evaluate(dev.labels, dev_pred, builder.labels, corpus.name),
-        test=evaluate(test.labels, test_pred, builder.labels, corpus.name),
-        predictions={"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)},
-        environment=environment(kernels_for(torch_device)),
-    )
-    if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
-        record["predictions"]["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
-    return RunRecord.from_dict(record, "the trainer's record").to_dict()
+    return fit
