@@ -174,10 +174,11 @@ def train_spec(args):
 
 
 def bench_train(args) -> int:
+    from relext_bench.models.spec import ENCODERS
     from relext_bench.training.bench import bench_train
 
     encoders = [e.strip() for e in args.encoder.split(",") if e.strip()]
-    bad = [e for e in encoders if e not in ("dense", "shared")]
+    bad = [e for e in encoders if e not in ENCODERS]
     if not encoders or bad:
         raise UserError(f"--encoder takes dense, shared or both (dense,shared), not {args.encoder!r}")
     result = bench_train(args.corpus or "synth_zh", args.model, args.protocol, encoders, args.batches, args.threads, args.device)

@@ -219,7 +219,7 @@ def test_variants_beside_the_grid_are_set_against_its_runs_on_the_same_seeds():
 def test_the_paper_s_four_variants_are_recognised_under_other_options():
     from relext_bench.models.spec import parse_model_spec
     from relext_bench.records import RoleEntry
-    from relext_bench.reporting.claims import paper_names
+    from relext_bench.reporting.plan import paper_names
 
     def roles(*specs):
         return [RoleEntry(s, s, s, parse_model_spec(s).key()) for s in specs]
@@ -256,3 +256,41 @@ def test_a_variant_run_beside_the_grid_enters_its_report_and_only_the_grid_s_rep
     assert "lr 0.01, batch_size 128" in row or "batch_size 128, lr 0.01" in row
     assert main(["report", str(out), "--name", "nothing", "--reports", str(reports)]) == 2
     assert "no experiment named 'nothing'" in capsys.readouterr().err
+
+
+def test_the_tag_and_mtl_effects_are_tested_among_the_paper_s_four_variants():
+    from relext_bench.models.spec import parse_model_spec
+    from relext_bench.records import Manifest, RoleEntry, RunRecord, Scores, pack_labels
+    from relext_bench.reporting.experiment import Experiment, Group
+    from relext_bench.reporting.semeval import effects_section
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 400)
+    specs = {"Baseline": "ye2019:word_dim=50,tags=none,objective=ranking",
+             "Baseline+Tag": "ye2019:word_dim=50,tags=bio,objective=ranking",
+             "Baseline+MTL": "ye2019:word_dim=50,tags=none,objective=multitask",
+             "Baseline+MTL+Tag": "ye2019:word_dim=50,tags=bio,objective=multitask"}
+    right = {"Baseline": 0.6, "Baseline+Tag": 0.9, "Baseline+MTL": 0.6, "Baseline+MTL+Tag": 0.9}
+    groups = {}
+    for paper, spec in specs.items():
+        runs = []
+        for seed in (1, 2, 3):
+            pred = np.where(rng.random(400) < right[paper], gold, (gold + 1) % 3)
+            f1 = float(np.mean(pred == gold))
+            runs.append(RunRecord("finished", {}, "main", seed, labels=["Other", "A", "B"],
+                                  test=Scores(0, 0, f1, 0, 0, 0, 0, semeval_f1=f1 - 0.01),
+                                  predictions={"test_gold": pack_labels(gold), "test_pred": pack_labels(pred)}))
+        groups[(spec, None)] = Group(spec, spec, finished=runs)
+    manifest = Manifest(kind="compare", corpus_spec="semeval2010", corpus={"name": "semeval2010"},
+                        protocol="standard", metric="micro_f1", seeds=[1, 2, 3], partitions=["main"],
+                        roles=[RoleEntry(s, s, s, parse_model_spec(s).key()) for s in specs.values()], runs=[],
+                        train_config={}, corpus_stats={})
+    text = "\n".join(effects_section(Experiment("compare", manifest, groups)))
+    rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in text.splitlines()
+            if line.startswith("| Baseline")}
+    assert set(rows) == {("Baseline+Tag", "Baseline"), ("Baseline+MTL+Tag", "Baseline+MTL"),
+                         ("Baseline+MTL", "Baseline")}
+    tag = [c.strip() for c in rows[("Baseline+Tag", "Baseline")].split("|")[1:-1]]
+    assert 25 < float(tag[2]) < 35 and float(tag[3]) == pytest.approx(float(tag[2]), abs=0.02)
+    assert float(tag[4]) < 0.05  # 30 points on three seeds: the tags' effect is found
+    assert "untyped BIO: Baseline+Tag is `ye2019:word_dim=50,tags=bio,objective=ranking`" in text

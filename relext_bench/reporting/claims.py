@@ -24,12 +24,11 @@ from pathlib import Path
 from relext_bench.errors import UserError
 from relext_bench.experiments.published import TAG_BAR_POINTS
 from relext_bench.experiments.store import Store
-from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.build import report_name
 from relext_bench.reporting.experiment import load_experiment
 from relext_bench.reporting.markdown import pval, table
-from relext_bench.reporting.plan import PLAN, ablation_pairs, compare_all
-from relext_bench.roles import BASELINES, CONST_TAG, PAPER_NAMES, RANDOM_TAG, REFERENCE, tagged
+from relext_bench.reporting.plan import PLAN, ablation_pairs, compare_all, paper_names
+from relext_bench.roles import BASELINES, CONST_TAG, RANDOM_TAG, REFERENCE, tagged
 from relext_bench.significance import ASO_THRESHOLD, TestPlan
 
 START, END = "<!-- claims -->", "<!-- /claims -->"
@@ -80,24 +79,6 @@ def cell(verdict: str, found: list[dict], link: str) -> str:
         return "not run"
     tests = "; ".join(f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}" for r in found)
     return f"[{verdict}]({link}) ({tests})"
-
-
-def paper_names(roles) -> dict[str, str]:
-    """Role name -> the paper's variant name, for a comparison that runs the paper's four
-    ye2019 variants under options of its own (SemEval: 50-d words and untyped tags, the
-    corpus having no entity types): four ye2019 roles alike but for tags (none, or one
-    scheme) and objective (ranking or multitask). Empty when the roles already carry
-    the paper's names or are not such four."""
-    if any(r.name in PAPER_NAMES.values() for r in roles):
-        return {}
-    ye = {r.name: parse_model_spec(r.spec).resolved() for r in roles}
-    ye = {name: s for name, s in ye.items() if s.name == "ye2019"}
-    by_variant = {(s.tags != "none", s.objective): name for name, s in ye.items()}
-    alike = {(s.params, s.predict_rule, s.threshold, s.encoder) for s in ye.values()}
-    schemes = {s.tags for s in ye.values()} - {"none"}
-    if len(ye) != 4 or set(by_variant) != set(PAPER_NAMES) or len(alike) != 1 or len(schemes) != 1:
-        return {}
-    return {name: PAPER_NAMES[variant] for variant, name in by_variant.items()}
 
 
 def corpus_results(directory: str | Path) -> tuple[str, str, dict]:

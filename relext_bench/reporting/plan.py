@@ -9,9 +9,10 @@ import numpy as np
 
 from relext_bench import significance
 from relext_bench.experiments.published import TAG_BAR_POINTS
+from relext_bench.models.spec import parse_model_spec
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import pval, table
-from relext_bench.roles import ABLATION_PAIRS, BASELINES, RANDOM_TAG, REFERENCE, tagged
+from relext_bench.roles import ABLATION_PAIRS, BASELINES, PAPER_NAMES, RANDOM_TAG, REFERENCE, tagged
 from relext_bench.significance import ASO_THRESHOLD, TestPlan
 
 PLAN = significance.PLAN
@@ -49,6 +50,24 @@ def compare_pair(exp: Experiment, a: Group, b: Group, family: int, plan: TestPla
         if len(ra) == len(rb):
             out.update(seed=seeds[0], **plan.compare_instances(ra, rb, exp.metric))
     return out
+
+
+def paper_names(roles) -> dict[str, str]:
+    """Role name -> the paper's variant name, for a comparison that runs the paper's four
+    ye2019 variants under options of its own (SemEval: 50-d words and untyped tags, the
+    corpus having no entity types): four ye2019 roles alike but for tags (none, or one
+    scheme) and objective (ranking or multitask). Empty when the roles already carry
+    the paper's names or are not such four."""
+    if any(r.name in PAPER_NAMES.values() for r in roles):
+        return {}
+    ye = {r.name: parse_model_spec(r.spec).resolved() for r in roles}
+    ye = {name: s for name, s in ye.items() if s.name == "ye2019"}
+    by_variant = {(s.tags != "none", s.objective): name for name, s in ye.items()}
+    alike = {(s.params, s.predict_rule, s.threshold, s.encoder) for s in ye.values()}
+    schemes = {s.tags for s in ye.values()} - {"none"}
+    if len(ye) != 4 or set(by_variant) != set(PAPER_NAMES) or len(alike) != 1 or len(schemes) != 1:
+        return {}
+    return {name: PAPER_NAMES[variant] for variant, name in by_variant.items()}
 
 
 def compare_all(exp: Experiment, pairs: list[tuple[str, str]], groups: dict[str, Group],

@@ -17,7 +17,9 @@ from relext_bench.experiments.published import SEMEVAL, SEMEVAL_SOURCE
 from relext_bench.models.spec import parse_model_spec
 from relext_bench.records import RunRecord
 from relext_bench.reporting.experiment import Experiment
-from relext_bench.reporting.markdown import mean_sd, table
+from relext_bench.reporting.markdown import mean_sd, pval, table
+from relext_bench.reporting.plan import PLAN, compare_all, paper_names
+from relext_bench.roles import ABLATION_PAIRS
 
 # The training settings a variant may change, with the value a record made before the
 # setting existed ran with.
@@ -39,7 +41,31 @@ def published_section(exp: Experiment) -> list[str]:
         rows.append([system, f"{published:.1f}", mean_sd(mine), str(len(mine)), gap, f"`{spec}`", differences])
     return ["## Published numbers", "", f"Published: {SEMEVAL_SOURCE}.", "",
             table(rows, ["system (published)", "F1", "ours: official F1", "runs", "ours - published",
-                         "our configuration", "what differs"]), ""] + variants_section(exp)
+                         "our configuration", "what differs"]), ""] + variants_section(exp) + effects_section(exp)
+
+
+def effects_section(exp: Experiment) -> list[str]:
+    """The tag and MTL effects among the paper's four ye2019 variants, when the
+    comparison runs them (under options of its own: `plan.paper_names`)."""
+    rename = paper_names(exp.manifest.roles)
+    if not rename:
+        return []
+    groups = {rename.get(role, role): g for role, g in exp.at(None).items()}
+    pairs = [p for p in ABLATION_PAIRS if p[0] in groups and p[1] in groups]
+    results = compare_all(exp, pairs, groups)
+    rows = []
+    for r in results:
+        official = groups[r["a"]].scores("semeval_f1").mean() - groups[r["b"]].scores("semeval_f1").mean()
+        rows.append([r["a"], r["b"], f"{100 * r['delta']:+.2f}", f"{100 * official:+.2f}", pval(r.get("welch_holm")),
+                     pval(r.get("bootstrap_holm"), PLAN.bootstrap), pval(r.get("ar_holm"), PLAN.randomization)])
+    spec = {rename[e.name]: e.spec for e in exp.manifest.roles if e.name in rename}
+    return ["### Tags and MTL on this corpus", "",
+            "The paper's four variants as this comparison runs them (SemEval has no entity types, so the tags "
+            f"are untyped BIO: Baseline+Tag is `{spec.get('Baseline+Tag', '-')}`). ΔF1 in points on this report's "
+            f"`{exp.metric}` and on the official score; the tests are this report's (on `{exp.metric}`), "
+            "Holm-adjusted across these pairs.", "",
+            table(rows, ["A", "B", f"Δ {exp.metric}", "Δ official", "Welch p", "paired bootstrap p",
+                         "approx. rand. p"]), ""]
 
 
 def changed_settings(record: RunRecord, grid: dict) -> str:
