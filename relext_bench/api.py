@@ -23,6 +23,7 @@ A model is found by name (`ye2019`, or a name an installed distribution register
 under the entry-point group `relext_bench.models`) or as `module:Class`.
 """
 from relext_bench.models.base import (
+    INTERFACE_VERSION,
     InputConfig,
     Output,
     RelationModel,
@@ -33,8 +34,6 @@ from relext_bench.models.base import (
     masked_mean,
     same_conv,
 )
-
-INTERFACE_VERSION = 1
 
 __all__ = ["INTERFACE_VERSION", "InputConfig", "Output", "RelationModel", "SharedInput", "Sizes", "Spec",
            "masked_max", "masked_mean", "same_conv"]

@@ -16,6 +16,7 @@ from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import PROTOCOLS
+from relext_bench.specs import ENCODERS
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
 REPORTS = "results/reports"  # beside the results, never over the reports a checkout ships
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: the spec's, else the model's own")
     p.add_argument("--predict-rule", default=None, choices=["paper", "gated"], help="default: the spec's, else paper")
     p.add_argument("--threshold", type=finite_float, default=None, help="ranking threshold (default: the model's)")
-    p.add_argument("--encoder", default=None, choices=["shared", "dense"],
+    p.add_argument("--encoder", default=None, choices=ENCODERS,
                    help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
     p.add_argument("--seed", type=at_least(0), default=1)

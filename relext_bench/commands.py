@@ -174,7 +174,7 @@ def train_spec(args):
 
 
 def bench_train(args) -> int:
-    from relext_bench.models.spec import ENCODERS
+    from relext_bench.specs import ENCODERS
     from relext_bench.training.bench import bench_train
 
     encoders = [e.strip() for e in args.encoder.split(",") if e.strip()]

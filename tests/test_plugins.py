@@ -49,6 +49,10 @@ def test_the_example_plug_in_runs_through_train_compare_and_report(tmp_path, cap
     before = report.read_text()
     assert main(["report", str(out), "--reports", str(reports)]) == 0
     assert report.read_text() == before
+    # tune searches the plug-in's own search space
+    assert main(["tune", "--corpus", CORPUS, "--protocol", "paper", "--model", f"myproj:MyModel:{SMALL}",
+                 "--trials", "1", "--max-epochs", "1", "--out", str(tmp_path / "tune"), "--reports", str(reports)]) == 0
+    assert "best dev weighted_f1" in capsys.readouterr().out
 
 
 def test_a_plug_in_s_key_carries_its_identity(tmp_path, monkeypatch, example):
@@ -101,6 +105,11 @@ BROKEN = {
                 return x[:, :, :4]  # per token, not per instance
         """, "encode returned [2, 4, 4] for 2 instances; expected [2, 4]"),
     "not a model": ("class MyModel:\n    pass\n", "is not a subclass of relext_bench.api.RelationModel"),
+    "another interface": ("""
+        from relext_bench.api import RelationModel
+        class MyModel(RelationModel):
+            interface = 2
+        """, "written for relext_bench.api version 2; this harness has version 1"),
     "no such class": ("X = 1\n", "module {module} has no MyModel"),
 }
 

@@ -34,6 +34,8 @@ from relext_bench.errors import UserError, clip
 from relext_bench.kernels import embed_concat, pair_conv_pool
 from relext_bench.models import objectives
 
+INTERFACE_VERSION = 1  # relext_bench.api's: what a model receives, declares and returns
+
 
 class Spec(Protocol):
     """What a model reads of its resolved spec (`models/spec.py: ModelSpec`)."""
@@ -80,6 +82,7 @@ class RelationModel(nn.Module):
     and `search_space(trial) -> dict` (Optuna); it has the `shared` encoder when it
     defines `encode_shared`."""
 
+    interface: int = INTERFACE_VERSION  # the version of relext_bench.api a model is written for
     default_objective: str = "ce"
     default_threshold: float = 0.0  # the ranking threshold, for the ranking and multitask objectives
     source: str = ""  # where the model comes from (a paper)

@@ -29,7 +29,14 @@ from pathlib import Path
 import torch
 
 from relext_bench.errors import UserError, clip
-from relext_bench.models.base import InputConfig, RelationModel, Sizes, Spec, config_from
+from relext_bench.models.base import (
+    INTERFACE_VERSION,
+    InputConfig,
+    RelationModel,
+    Sizes,
+    Spec,
+    config_from,
+)
 from relext_bench.models.ye2019 import Ye2019
 from relext_bench.specs import PLUGIN
 
@@ -69,6 +76,9 @@ def entry_for(name: str, cls, identity: str | None) -> ModelEntry:
     declares what the interface does not allow."""
     if not (inspect.isclass(cls) and issubclass(cls, RelationModel)):
         raise PluginError(f"model plug-in {name}: {cls!r} is not a subclass of relext_bench.api.RelationModel")
+    if cls.interface != INTERFACE_VERSION:
+        raise PluginError(f"model plug-in {name}: written for relext_bench.api version {cls.interface}; this "
+                          f"harness has version {INTERFACE_VERSION}")
     config = getattr(cls, "config_class", None)
     if not (inspect.isclass(config) and dataclasses.is_dataclass(config) and issubclass(config, InputConfig)):
         raise PluginError(f"model plug-in {name}: its class declares no config_class "

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError, clip
 from relext_bench.models import objectives
-from relext_bench.specs import PLUGIN, parse_items, parse_spec
+from relext_bench.specs import ENCODERS, PLUGIN, parse_items, parse_spec
 
-ENCODERS = ("shared", "dense")
 # Options of every model; any other key of a spec is a hyper-parameter of the model's config.
 SPEC_FIELDS = ("tags", "objective", "predict_rule", "threshold", "encoder")
 
