@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train and evaluate one run; writes its record", parents=[data])
     p.add_argument("--corpus", default=None, help="corpus name or spec (or --format dygie --path ...)")
-    p.add_argument("--model", required=True, help="model spec: ye2019, cnn, pcnn, cr_cnn, att_bilstm, "
-                                                  "with options as cnn:word_dim=50,tags=none")
+    p.add_argument("--model", required=True, help="model spec: ye2019, cnn, pcnn, cr_cnn, att_bilstm or your "
+                                                  "own as module:Class, with options as cnn:word_dim=50,tags=none "
+                                                  "or module:Class:hidden=64")
     p.add_argument("--tags", default=None, choices=list(TAG_SCHEMES), help="default: the spec's, else bio_typed")
     p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
                    help="default: the spec's, else the model's own")
@@ -133,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)
     p.add_argument("--corpus", default=None, help="default: the embedded synth_zh")
     p.add_argument("--models", default=None, help="comma-separated specs, e.g. ye2019:tags=none,objective=ranking,cnn "
-                                                  "(default: the paper's four ye2019 variants and the four baselines)")
+                                                  "or mypkg.models:MyModel,cnn (default: the paper's four ye2019 "
+                                                  "variants and the four baselines)")
     p.add_argument("--seeds", type=at_least(1), default=None, help="default 5")
     p.add_argument("--max-epochs", type=at_least(1), default=None, help=f"default {MAX_EPOCHS}")
     p.add_argument("--baseline-seeds", type=at_least(1), default=None, metavar="N", help=BASELINE_SEEDS_HELP)
