@@ -63,7 +63,7 @@ def load_dygie(path: str | Path, language: str = "en", strict: bool = False, nam
                 except UnicodeDecodeError as e:
                     problems.skip("line not UTF-8", f"{where} (byte {e.start})")
                     continue
-                if not line.strip():
+                if not line.strip(" \t\r\n"):  # blank as JSON sees it: a line of other controls is counted
                     continue
                 try:
                     obj = json.loads(line)
