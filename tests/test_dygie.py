@@ -153,7 +153,7 @@ def test_a_comma_in_the_path(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["corpus"] == "dygie"
 
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-5, 40) | st.text(max_size=5),
@@ -167,6 +167,7 @@ DOCUMENT = st.fixed_dictionaries({"doc_key": st.text(max_size=4) | st.integers()
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(DOCUMENT.map(json.dumps).map(str.encode) | st.binary(max_size=40), min_size=1, max_size=6))
+@example(lines=[b'{"doc_key": "", "sentences": []}', b"\x1c"])  # a control character alone is no blank line
 def test_any_input_loads_or_is_counted_never_a_traceback(tmp_path, lines):
     path = write(tmp_path, "train.json", b"\n".join(line.replace(b"\n", b" ") for line in lines) + b"\n")
     corpus = load_dygie(path)
