@@ -11,17 +11,12 @@ import pytest
 import torch
 
 from relext_bench.data import registry
-from relext_bench.data.instances import builder_for
-from relext_bench.models import Sizes, build_model, parse_model
+from relext_bench.models import parse_model
 from relext_bench.protocols import get_protocol
+from relext_bench.resolve import resolve
+from relext_bench.training.batches import to_batch, training_batches
 from relext_bench.training.threads import cores, default_threads
-from relext_bench.training.trainer import (
-    TrainConfig,
-    make_optimizer,
-    to_batch,
-    train_step,
-    training_batches,
-)
+from relext_bench.training.trainer import TrainConfig, make_optimizer, train_step
 
 BUSY_S = 600  # the competitor stops by itself after this long
 
@@ -43,14 +38,13 @@ def training():
     protocol = get_protocol("standard")
     spec = parse_model("cnn")
     sentences = [s for d in protocol.partitions(corpus)[0].train for s in d.sentences]
-    builder = builder_for(corpus, protocol.policy.replace(tags=spec.tags), sentences)
-    train = builder.build(sentences)
-    sizes = Sizes(len(builder.words), builder.position_size, len(builder.tags), len(builder.labels))
+    run = resolve(corpus, protocol, spec, sentences)
+    train = run.builder.build(sentences)
     torch.manual_seed(1)
-    model = build_model(spec, sizes).train()
+    model = run.model().train()
     cfg = TrainConfig()
     batches = [to_batch(train, b, torch.device("cpu"), grouped=True)
-               for b in training_batches(model, train, cfg, np.random.default_rng(1))[:8] if len(b) > 1]
+               for b in training_batches(model, train, cfg.batch_size, np.random.default_rng(1))[:8] if len(b) > 1]
     return model, make_optimizer(cfg, model.parameters()), batches, cfg
 
 
