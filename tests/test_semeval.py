@@ -294,3 +294,20 @@ def test_the_tag_and_mtl_effects_are_tested_among_the_paper_s_four_variants():
     assert 25 < float(tag[2]) < 35 and float(tag[3]) == pytest.approx(float(tag[2]), abs=0.02)
     assert float(tag[4]) < 0.05  # 30 points on three seeds: the tags' effect is found
     assert "untyped BIO: Baseline+Tag is `ye2019:word_dim=50,tags=bio,objective=ranking`" in text
+
+
+def test_the_report_names_the_pretrained_vectors_and_their_coverage():
+    from relext_bench.reporting.sections import vectors_line
+
+    exp = grid_experiment({1: 0.7, 2: 0.72}, {"embeddings": "glove-6b-50d", "vocabulary": "pretrained"})
+    runs = exp.groups[("zeng", None)].finished
+    for run, covered in zip(runs, (900, 950)):
+        run.embeddings = {"file": "glove-6b-50d", "sha256": "ab" * 32, "dim": 50, "vocabulary": 1000,
+                          "covered": covered, "coverage": covered / 1000}
+    (line, _) = vectors_line(exp)
+    assert "`glove-6b-50d` (sha256 abababababab, 50 dimensions)" in line
+    assert "cover 90.0-95.0% of the training words (900 of 1,000)" in line
+    assert "every other corpus word the vectors have" in line
+    for run in runs:
+        run.embeddings = None
+    assert vectors_line(exp) == []

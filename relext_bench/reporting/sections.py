@@ -85,6 +85,7 @@ def settings_section(exp: Experiment) -> list[str]:
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "
              f"{', '.join(map(str, m.seeds))}, {m.workers} worker process(es).", "",
              "Training: " + ", ".join(f"{k} {cfg[k]}" for k in keep if k in cfg) + ".", ""]
+    lines += vectors_line(exp)
     params = defaultdict(set)
     for g in exp.groups.values():
         for rec in g.finished:
@@ -102,6 +103,23 @@ def settings_section(exp: Experiment) -> list[str]:
         lines += [f"`{tuned(t['model'])}` uses the best parameters of study `{t['study']}`: "
                   + ", ".join(f"{k}={v}" for k, v in t["params"].items()) + ".", ""]
     return lines
+
+
+def vectors_line(exp: Experiment) -> list[str]:
+    """Which pretrained vectors started the word table, and how much of the training
+    vocabulary they covered (from the records)."""
+    used = [r.embeddings for r in exp.finished() if r.embeddings]
+    if not used:
+        return []
+    files = sorted({f"`{e['file']}` (sha256 {e['sha256'][:12]}, {e['dim']} dimensions)" for e in used})
+    share = [e["coverage"] for e in used]
+    table = exp.manifest.train_config.get("vocabulary", "train")
+    return [f"Pretrained word vectors: {', '.join(files)}; they cover {100 * min(share):.1f}"
+            + (f"-{100 * max(share):.1f}" if max(share) > min(share) else "")
+            + f"% of the training words ({min(e['covered'] for e in used):,} of {max(e['vocabulary'] for e in used):,}"
+            + (" at most" if len({e['vocabulary'] for e in used}) > 1 else "") + "); the word table holds "
+            + ("the training words only." if table == "train" else
+               "the training words and every other corpus word the vectors have."), ""]
 
 
 def _span(values: list[int]) -> str:
