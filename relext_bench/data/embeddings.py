@@ -89,10 +89,9 @@ def table_words(source: str | None, vocabulary: str, corpus) -> set[str]:
     return covered(source, {t for s in corpus.sentences() for t in s.tokens})
 
 
-def rows(source: str, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
-    """({vocabulary index: vector}, dimension) for the words the vectors have."""
-    if source not in NAMED:
-        return word2vec_rows(source, vocab)
+@functools.lru_cache(maxsize=2)
+def _named(source: str) -> tuple[np.ndarray, dict[str, int]]:
+    """A named source's vectors (memory-mapped) and {word: row}, read once per process."""
     vectors_path, index_path = _files(source)
     try:
         import pandas as pd
@@ -101,8 +100,14 @@ def rows(source: str, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
     except ImportError:
         raise UserError(f"--embeddings {source}: reading its word index needs pyarrow; "
                         f"pip install -c constraints.txt -e \".[{NAMED[source].extra}]\"") from None
-    vectors = np.load(vectors_path, mmap_mode="r")
-    position = {w: i for i, w in enumerate(words)}
+    return np.load(vectors_path, mmap_mode="r"), {w: i for i, w in enumerate(words)}
+
+
+def rows(source: str, vocab: Vocab) -> tuple[dict[int, np.ndarray], int]:
+    """({vocabulary index: vector}, dimension) for the words the vectors have."""
+    if source not in NAMED:
+        return word2vec_rows(source, vocab)
+    vectors, position = _named(source)
     found = {}
     for token, i in vocab.stoi.items():
         if i < 2:  # padding and unknown

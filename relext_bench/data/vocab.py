@@ -16,10 +16,11 @@ PAD, UNK = "<pad>", "<unk>"
 class Vocab:
     """id 0 is padding, id 1 unknown; the rest by descending frequency, then text."""
 
-    def __init__(self, itos: Sequence[str]):
+    def __init__(self, itos: Sequence[str], counted: int | None = None):
         if list(itos[:2]) != [PAD, UNK]:
             raise ValueError("a vocabulary starts with <pad>, <unk>")
         self.itos = list(itos)
+        self.counted = len(self.itos) - 2 if counted is None else counted  # the words from the sentences
         self.stoi = {s: i for i, s in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             raise ValueError("a vocabulary holds each token once")
@@ -32,7 +33,7 @@ class Vocab:
         kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         if max_size is not None:
             kept = kept[: max(0, max_size - 2)]
-        return cls([PAD, UNK, *kept, *sorted(set(extra) - set(kept) - {PAD, UNK})])
+        return cls([PAD, UNK, *kept, *sorted(set(extra) - set(kept) - {PAD, UNK})], counted=len(kept))
 
     def __len__(self) -> int:
         return len(self.itos)

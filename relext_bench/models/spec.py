@@ -146,12 +146,10 @@ def check_buildable(spec: ModelSpec, text: str) -> None:
 def build_problem(spec: ModelSpec) -> tuple[bool, str] | None:
     """Why the spec does not build: (True, the model's own message) or (False, the
     error's first line); None when it builds."""
-    from relext_bench.models.base import Sizes
-    from relext_bench.models.registry import build_model, probe, why
+    from relext_bench.models.registry import PROBE_SIZES, build_model, probe, why
 
     try:
-        build_model(spec, Sizes(words=3, positions=5, tags=3, labels=3))
-        probe(spec)
+        probe(build_model(spec, PROBE_SIZES))
     except UserError as e:  # PluginError included
         return True, str(e)
     except Exception as e:

@@ -10,22 +10,23 @@ configuration of the same model on the same seed, so the difference is paired.""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 
 import numpy as np
 
 from relext_bench.experiments.published import SEMEVAL, SEMEVAL_SOURCE
+from relext_bench.experiments.runner import UNKEYED
 from relext_bench.models.spec import parse_model_spec
 from relext_bench.records import RunRecord
 from relext_bench.reporting.experiment import Experiment
 from relext_bench.reporting.markdown import mean_sd, pval, table
 from relext_bench.reporting.plan import PLAN, compare_all, paper_names
 from relext_bench.roles import ABLATION_PAIRS
+from relext_bench.training.trainer import TrainConfig
 
-# The training settings a variant may change, with the value a record made before the
-# setting existed ran with.
-SETTINGS = {"optimizer": None, "lr": None, "batch_size": None, "weight_decay": 0.0, "max_epochs": None,
-            "early_stopping": None, "patience": None, "min_steps": None, "grad_clip": None,
-            "embeddings": None, "vocabulary": "train"}
+# The training settings a variant may change (those a run's key holds), each with the
+# value a record made before the setting existed ran with: TrainConfig's default.
+SETTINGS = {k: v for k, v in asdict(TrainConfig()).items() if k not in UNKEYED}
 
 
 def published_section(exp: Experiment) -> list[str]:

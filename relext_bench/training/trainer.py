@@ -22,7 +22,6 @@ from tqdm import tqdm
 from relext_bench.data import embeddings
 from relext_bench.data.instances import InstanceSet
 from relext_bench.data.model import Corpus
-from relext_bench.data.vocab import Vocab
 from relext_bench.errors import UserError
 from relext_bench.kernels import kernels_for
 from relext_bench.metrics import OFFICIAL, evaluate
@@ -224,8 +223,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     torch.manual_seed(seed)
     model = run.model().to(torch_device)
     if cfg.embeddings:
-        trained = len(Vocab.build(s.tokens for s in train_sents)) - 2
-        record.embeddings = load_embeddings(model, cfg.embeddings, builder.words, trained)
+        record.embeddings = load_embeddings(model, cfg.embeddings, builder.words, builder.words.counted)
     record.parameters = sum(p.numel() for p in model.parameters())
     t1 = time.perf_counter()
     fit = Fit([])
