@@ -21,11 +21,22 @@ def test_bench_train_json_has_both_encoders_and_their_ratio(capsys):
     assert result["device"] == "cpu" and result["threads"] == 1 and result["kernel_backend"] in ("cpp", "reference")
 
 
-def test_bench_train_one_encoder_and_a_model_without_shared(capsys):
-    assert main(["bench-train", "--corpus", TINY, "--model", "att_bilstm", "--encoder", "shared",
+def test_bench_train_one_encoder_and_a_model_without_shared(capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "examples" / "myproj"))
+    assert main(["bench-train", "--corpus", TINY, "--model", "myproj:MyModel", "--encoder", "shared",
                  "--batches", "2", "--protocol", "paper"]) == 0
     out = capsys.readouterr().out
-    assert "| shared    | dense     |" in out and "shared / dense" not in out  # att_bilstm runs dense
+    assert "| shared    | dense     |" in out and "shared / dense" not in out  # the example has no shared encoder
+
+
+def test_bench_train_takes_the_bilstm_with_both_encoders(capsys):
+    assert main(["bench-train", "--corpus", TINY, "--model", "att_bilstm", "--batches", "2", "--threads", "1",
+                 "--device", "cpu", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [result["encoders"][e]["encoder"] for e in ("dense", "shared")] == ["dense", "shared"]
+    assert result["ratio"] > 0
 
 
 def test_bench_train_errors(capsys):

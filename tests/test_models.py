@@ -260,6 +260,8 @@ def test_the_pretrained_vocabulary_gives_words_unseen_in_training_their_vectors(
     ((3, 5), (0, 2), ["<e2>", "a", "b", "</e2>", "c", "<e1>", "d", "e", "</e1>"]),
 ])
 def test_att_bilstm_markers_stand_at_the_mentions_edges(e1, e2, expected):
+    from relext_bench_baselines.att_bilstm import with_markers
+
     from relext_bench.models.spec import parse_model
 
     model = build_model(parse_model("att_bilstm:markers=true,position_dim=0,word_dim=4,tag_dim=2"),
@@ -269,7 +271,7 @@ def test_att_bilstm_markers_stand_at_the_mentions_edges(e1, e2, expected):
     tokens = torch.stack([torch.full((width,), float(10 + k)) for k in range(5)] + [torch.zeros(width)])  # + padding
     x = tokens.unsqueeze(0)  # [1, 6, D]: five tokens and one padding
     batch = {"e1": torch.tensor([e1]), "e2": torch.tensor([e2]), "lengths": torch.tensor([5])}
-    out, lengths = model.with_markers(x, batch)
+    out, lengths = with_markers(x, batch, model.marker_vectors)
     markers = {tuple(v.tolist()): n for v, n in zip(model.marker_vectors, ["<e1>", "</e1>", "<e2>", "</e2>"])}
     seen = [names[int(row[0]) - 10] if row[0] >= 10 else markers[tuple(row.tolist())] for row in out[0, :9]]
     assert seen == expected and lengths.tolist() == [9] and (out[0, 9] == 0).all()

@@ -1,6 +1,8 @@
 """The shared encoder against the dense one (same weights, eval mode: the same scores and
-predictions) for the four convolution models under both policies, on sentences of 1 to
+predictions) for the four convolution models and the BiLSTM under both policies, on sentences of 1 to
 300 tokens; and the sentence-grouped batches it trains on."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,8 @@ from relext_bench.training.batches import sentence_batches, to_batch
 
 CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none",
                "cnn:widths=3,filters=20,hidden=7,position_dim=5", "cr_cnn:position_dim=0"]
+# The BiLSTM's shared encoder projects each sentence's input once (its recurrence runs per pair).
+LSTM_MODELS = ["att_bilstm", "att_bilstm:markers=true,position_dim=0", "att_bilstm:markers=true,hidden=9"]
 LENGTHS = [1, 2, 3, 7, 16, 17, 40, 129, 300]
 
 
@@ -43,7 +47,7 @@ def batch_for(policy_name, grouped_by):
     return inst, index, sizes
 
 
-@pytest.mark.parametrize("name", CONV_MODELS)
+@pytest.mark.parametrize("name", CONV_MODELS + LSTM_MODELS)
 @pytest.mark.parametrize("policy", ["standard", "paper"])
 def test_shared_equals_dense_in_eval_mode(name, policy):
     inst, index, sizes = batch_for(policy, lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
@@ -140,8 +144,8 @@ def test_encoder_in_specs():
     dense = parse_model("cnn:encoder=dense,filters=10")
     assert dense.encoder == "dense" and parse_model(spec_text(dense)) == dense.resolved()
     assert "enc=dense" in dense.label() and "enc=" not in parse_model("cnn").label()
-    assert parse_model("att_bilstm").resolved().encoder == "dense"  # no shared encoder: dense
-    assert parse_model("att_bilstm").key() == parse_model("att_bilstm:encoder=dense").key()
+    assert parse_model("att_bilstm").resolved().encoder == "shared"
+    assert parse_model("att_bilstm").key() != parse_model("att_bilstm:encoder=dense").key()
     with pytest.raises(UserError, match="unknown encoder 'sparse'"):
         parse_model("cnn:encoder=sparse")
 
@@ -177,3 +181,43 @@ def test_cuda_without_cuda_kernels_runs_the_reference_after_one_warning(monkeypa
     assert kernels_for("cpu") == "cpp"
     monkeypatch.setitem(ops._state, "backend", "cpp+cuda")
     assert kernels_for("cuda") == "cuda"
+
+
+# ---- the BiLSTM's recurrence ------------------------------------------------------
+
+def test_recurrence_backward_is_the_gradient_of_its_forward():
+    from relext_bench_baselines.recurrence import recurrence, reference
+
+    torch.manual_seed(0)
+    lengths = [6, 4, 4, 2, 1]
+    sizes = [2 * sum(n > t for n in lengths) for t in range(max(lengths))]
+    x = torch.randn(sum(sizes), 12, dtype=torch.double, requires_grad=True)
+    w = torch.randn(2, 3, 12, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w: recurrence(x, w, sizes), (x, w))
+    out, ref = recurrence(x, w, sizes), reference(x, w, sizes)
+    torch.testing.assert_close(out, ref)
+    grads = torch.autograd.grad(out.sin().sum(), (x, w)), torch.autograd.grad(ref.sin().sum(), (x, w))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", ["att_bilstm", "att_bilstm:markers=true,position_dim=0"])
+def test_bilstm_encoders_have_the_same_gradients_without_dropout(name):
+    """In training, with no dropout to draw, the two encoders give the same loss and the
+    same gradient for every parameter (the backward pass of the shared one is its own)."""
+    inst, index, sizes = batch_for("standard", lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
+    spec = ModelSpec(name.partition(":")[0]).with_params(input_dropout=0.0, dropout=0.0, hidden=7, **dict(
+        p.split("=") for p in name.partition(":")[2].split(",") if p))
+    torch.manual_seed(0)
+    dense = build_model(dataclasses.replace(spec, encoder="dense"), sizes).train()
+    shared = build_model(spec, sizes).train()
+    shared.load_state_dict(dense.state_dict())
+    batch = to_batch(inst, index, torch.device("cpu"), grouped=True)
+    losses = [m.loss(m(batch), batch["labels"]) for m in (dense, shared)]
+    for loss in losses:
+        loss.backward()
+    torch.testing.assert_close(losses[1], losses[0], atol=1e-6, rtol=0)
+    for (name_, a), b in zip(dense.named_parameters(), shared.parameters()):
+        if a.numel() == 0:  # position_dim=0: an empty table
+            continue
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name_)
