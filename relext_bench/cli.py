@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predict-rule", default=None, choices=["paper", "gated"], help="default: the spec's, else paper")
     p.add_argument("--threshold", type=finite_float, default=None, help="ranking threshold (default: the model's)")
     p.add_argument("--encoder", default=None, choices=ENCODERS,
-                   help="shared: the sentence-shared convolution (default; att_bilstm is always dense)")
+                   help="shared: the sentence-shared encoder (default: each sentence read once for all its pairs); dense: each pair on its own")
     p.add_argument("--param", action="append", help="hyper-parameter key=value (repeatable)")
     p.add_argument("--seed", type=at_least(0), default=1)
     p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))

@@ -9,8 +9,8 @@ vectors, the word table). Each is set against the grid's run of the published
 configuration of the same model on the same seed, so the difference is paired."""
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from dataclasses import asdict
 
 import numpy as np
 
@@ -26,17 +26,28 @@ from relext_bench.training.trainer import TrainConfig
 
 # The training settings a variant may change (those a run's key holds), each with the
 # value a record made before the setting existed ran with: TrainConfig's default.
-SETTINGS = {k: v for k, v in asdict(TrainConfig()).items() if k not in UNKEYED}
+SETTINGS = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k not in UNKEYED}
+
+
+def role_of(exp: Experiment, spec: str) -> str | None:
+    """The comparison's role that runs `spec`: the one with its key, else one that
+    differs from it only in the encoder (both encoders compute the same model; the
+    grid's att_bilstm runs were made before it had a shared one)."""
+    def model(text: str) -> str:
+        return dataclasses.replace(parse_model_spec(text), encoder="dense").key()
+
+    roles = exp.manifest.roles
+    exact = [e.name for e in roles if e.key == parse_model_spec(spec).key()]
+    return (exact or [e.name for e in roles if model(e.spec) == model(spec)] or [None])[0]
 
 
 def published_section(exp: Experiment) -> list[str]:
     """Each baseline's published SemEval-2010 score beside ours, by the spec that
     reproduces its configuration."""
     groups = exp.at(None)
-    by_key = {e.key: e.name for e in exp.manifest.roles}
     rows = []
     for system, published, spec, differences in SEMEVAL:
-        role = by_key.get(parse_model_spec(spec).key())
+        role = role_of(exp, spec)
         mine = groups[role].scores("semeval_f1") if role in groups else np.array([])
         gap = f"{100 * mine.mean() - published:+.2f}" if len(mine) else "-"
         rows.append([system, f"{published:.1f}", mean_sd(mine), str(len(mine)), gap, f"`{spec}`", differences])
@@ -94,13 +105,11 @@ def variants_section(exp: Experiment) -> list[str]:
     difference, with its sd over seeds)."""
     m = exp.manifest
     base = {}  # model name -> (published system, published F1, {seed: official F1 of the grid's run})
-    by_key = {e.key: e.name for e in m.roles}
     groups = exp.at(None)
     for system, published, spec, _ in SEMEVAL:
-        parsed = parse_model_spec(spec)
-        role = by_key.get(parsed.key())
-        if role in groups and parsed.name not in base:
-            base[parsed.name] = (system, published, {r.seed: r.test["semeval_f1"] for r in groups[role].finished})
+        name, role = parse_model_spec(spec).name, role_of(exp, spec)
+        if role in groups and name not in base:
+            base[name] = (system, published, {r.seed: r.test["semeval_f1"] for r in groups[role].finished})
     variants = defaultdict(list)
     for record in exp.beside():
         name = record.model["name"]
