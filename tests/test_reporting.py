@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from relext_bench.records import Manifest, RecordError, RoleEntry, RunRecord, Scores, Timings
@@ -179,13 +180,14 @@ def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
 
     results = {("Baseline+MTL+Tag", "Baseline+MTL"): compared(0.062),
                ("cnn+Tag", "cnn"): compared(0.06), ("pcnn+Tag", "pcnn"): compared(-0.02, 0.5, 1.0, 0.1),
-               ("Baseline+MTL", "Baseline"): compared(0.01, welch=0.4),
+               ("Baseline+MTL", "Baseline"): compared(0.01, welch=0.4) | {"detectable": 0.0425},
                ("cr_cnn+Tag", "cr_cnn"): compared(float("nan"))}  # cr_cnn+Tag has no finished run
     assert decide(CLAIMS[1], results) == ("inconclusive", [results[("cnn+Tag", "cnn")],
                                                             results[("pcnn+Tag", "pcnn")]])
     text = claims_table([("chisiec", "chisiec-standard-ablate.md#ablation", results)])
     assert "| tags help ye2019" in text and "[holds](chisiec-standard-ablate.md#ablation) (+6.20, p 0.01)" in text
-    assert "[inconclusive](chisiec-standard-ablate.md#ablation) (+1.00, p 0.4)" in text
+    assert "[inconclusive](chisiec-standard-ablate.md#ablation) (+1.00, p 0.4, detectable 4.2)" in text
+    assert "detectable" not in text.split("| tags help ye2019")[1].split("\n")[0]  # a decided claim needs none
     assert "not run" in text  # no random-tag control in these results
     assert START != END
 
@@ -227,3 +229,15 @@ def test_a_tuned_comparison_says_whether_tuning_changed_the_ranking():
     swapped = tuned_experiment({"A": 0.6, "B": 0.5, "A (tuned)": 0.61, "B (tuned)": 0.65})
     assert "tuned B (tuned) > A (tuned): tuning changes the ranking." in tuned_ranking(swapped)[0]
     assert tuned_ranking(tuned_experiment({"A": 0.6, "A (tuned)": 0.7})) == []  # one model: no ranking
+
+
+def test_the_power_note_states_the_level_and_the_mann_whitney_floor_where_it_binds():
+    from relext_bench.reporting.plan import power_note
+    from relext_bench.significance import PLAN
+
+    three = [PLAN.compare(np.array([0.61, 0.63, 0.60]), np.array([0.60, 0.59, 0.62]), 2) | {"a": "A", "b": "B"},
+             PLAN.compare(np.array([0.61, 0.63, 0.60]), np.array([0.50, 0.52, 0.51]), 2) | {"a": "A", "b": "C"}]
+    text = power_note(three)
+    assert "(0.05 / 2 = 0.025)" in text and "3 and 3 runs: 0.1" in text
+    ten = [PLAN.compare(np.linspace(0.6, 0.62, 10), np.linspace(0.59, 0.61, 10), 1) | {"a": "A", "b": "B"}]
+    assert "Mann-Whitney" not in power_note(ten)  # 10 and 10 runs: the floor is far below the level

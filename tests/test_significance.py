@@ -79,3 +79,54 @@ def test_tests_are_seeded():
 def test_holm_by_hand():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+# ---- power across seeds ----------------------------------------------------------
+
+def test_welch_power_is_about_the_level_at_no_effect_and_grows_with_it():
+    size = stats.welch_power(0.0, 0.01, 0.02, 3, 5, 0.05)
+    assert 0.03 < size <= 0.05 + 0.003  # Welch's test is slightly conservative with unequal spreads
+    powers = [stats.welch_power(e, 0.01, 0.02, 3, 5, 0.05) for e in (0.005, 0.01, 0.02, 0.04)]
+    assert powers == sorted(powers) and powers[-1] > 0.8
+
+
+@pytest.mark.parametrize("n, sd_a, sd_b, alpha", [(3, 0.01, 0.01, 0.05 / 7), (5, 0.02, 0.005, 0.05), (10, 0.01, 0.015, 0.01)])
+def test_the_detectable_effect_is_detected_four_times_in_five(n, sd_a, sd_b, alpha):
+    """Simulated experiments with the detectable difference as the true one: Welch's
+    test rejects in 80% of them (within the simulation's error)."""
+    from scipy import stats as sps
+
+    effect = stats.detectable_effect(sd_a, sd_b, n, n, alpha)
+    rng = np.random.default_rng(12345)  # experiments other than the ones the power was simulated on
+    a = rng.normal(effect, sd_a, size=(20000, n))
+    b = rng.normal(0.0, sd_b, size=(20000, n))
+    rejected = (sps.ttest_ind(a, b, axis=1, equal_var=False).pvalue < alpha).mean()
+    assert rejected == pytest.approx(0.8, abs=0.015)
+
+
+def test_more_seeds_detect_smaller_effects_and_seeds_needed_is_the_first_that_does():
+    detectable = [stats.detectable_effect(0.01, 0.01, n, n, 0.05) for n in (3, 5, 10, 20)]
+    assert detectable == sorted(detectable, reverse=True)
+    n = stats.seeds_needed(0.01, 0.01, 0.013, 0.05)
+    assert stats.welch_power(0.013, 0.01, 0.01, n, n, 0.05) >= 0.8 > stats.welch_power(0.013, 0.01, 0.01, n - 1, n - 1, 0.05)
+    assert stats.detectable_effect(0.01, 0.01, n, n, 0.05) <= 0.013 < stats.detectable_effect(0.01, 0.01, n - 1, n - 1, 0.05)
+    assert stats.seeds_needed(0.01, 0.01, 1e-6, 0.05, most=30) is None
+    assert stats.detectable_effect(0.0, 0.0, 3, 3, 0.05) == 0.0  # runs that do not vary
+
+
+def test_mann_whitney_floor_is_the_exact_test_s_smallest_p():
+    from scipy import stats as sps
+
+    for n_a, n_b in [(3, 3), (2, 5), (5, 5)]:
+        apart = sps.mannwhitneyu(np.arange(n_a) + 100.0, np.arange(n_b), alternative="two-sided").pvalue
+        assert stats.mwu_floor(n_a, n_b) == pytest.approx(apart)
+    assert stats.mwu_floor(3, 3) == pytest.approx(0.1)
+
+
+def test_a_comparison_carries_its_detectable_effect_at_the_holm_level():
+    plan = stats.TestPlan()
+    a, b = np.array([0.61, 0.63, 0.60]), np.array([0.60, 0.59, 0.62])
+    r = plan.compare(a, b, family=4)
+    assert r["runs"] == (3, 3) and r["mwu_floor"] == pytest.approx(0.1)
+    assert r["detectable"] == pytest.approx(stats.detectable_effect(a.std(ddof=1), b.std(ddof=1), 3, 3, 0.05 / 4))
+    assert np.isnan(plan.compare(a[:1], b, family=4)["detectable"])  # one run: no spread to go on

@@ -75,10 +75,18 @@ def decide(claim: Claim, results: dict[tuple[str, str], dict], plan: TestPlan = 
 
 
 def cell(verdict: str, found: list[dict], link: str) -> str:
+    """`[verdict](link) (ΔF1, p; ...)`; an inconclusive claim adds each comparison's
+    detectable difference (`significance.detectable_effect`)."""
     if not found:
         return "not run"
-    tests = "; ".join(f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}" for r in found)
-    return f"[{verdict}]({link}) ({tests})"
+
+    def one(r: dict) -> str:
+        text = f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}"
+        if verdict == "inconclusive" and math.isfinite(r.get("detectable", math.nan)):
+            text += f", detectable {100 * r['detectable']:.1f}"
+        return text
+
+    return f"[{verdict}]({link}) ({'; '.join(one(r) for r in found)})"
 
 
 def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
@@ -128,7 +136,10 @@ def write_claims(directories: list[str | Path], readme: str | Path) -> Path:
             "Holm-adjusted across that experiment's pairs; the rules are in "
             "`relext_bench/reporting/claims.py` (holds: significant and in the claimed direction; "
             "fails: the other variant is almost stochastically at least as good, or the gain is below "
-            "the bar; inconclusive otherwise).\n\n" + claims_table(corpora))
+            "the bar; inconclusive otherwise). An inconclusive cell adds, per comparison, the smallest "
+            "difference its seeds could detect (80% power at the level Holm holds the experiment's smallest "
+            "p-value to, from the observed spread over seeds): a smaller effect is what the experiment "
+            "cannot resolve.\n\n" + claims_table(corpora))
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     readme.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")

@@ -77,15 +77,38 @@ def compare_all(exp: Experiment, pairs: list[tuple[str, str]], groups: dict[str,
     return plan.adjust(results)
 
 
+def points(x: float) -> str:
+    return f"{100 * x:.2f}" if np.isfinite(x) else "-"
+
+
 def significance_table(results: list[dict], plan: TestPlan = PLAN) -> str:
     rows = [[r["a"], r["b"], f"{100 * r['delta']:+.2f}" if np.isfinite(r["delta"]) else "-",
-             pval(r.get("welch_holm")), pval(r.get("mwu_holm")),
+             pval(r.get("welch_holm")), points(r.get("detectable", np.nan)), pval(r.get("mwu_holm")),
              "-" if not np.isfinite(r["aso"]) else f"{r['aso']:.2f} / {r['aso_rev']:.2f}",
              "-" if not np.isfinite(r["d"]) else f"{r['d']:.2f}",
              pval(r.get("bootstrap_holm"), plan.bootstrap), pval(r.get("ar_holm"), plan.randomization)]
             for r in results]
-    return table(rows, ["A", "B", "ΔF1 (A−B)", "Welch p", "MWU p", "ASO ε(A>B) / ε(B>A)", "Cohen's d",
-                        "paired bootstrap p", "approx. rand. p"])
+    return table(rows, ["A", "B", "ΔF1 (A−B)", "Welch p", "detectable ΔF1", "MWU p", "ASO ε(A>B) / ε(B>A)",
+                        "Cohen's d", "paired bootstrap p", "approx. rand. p"])
+
+
+def power_note(results: list[dict], plan: TestPlan = PLAN) -> str:
+    """What the across-seed tests could have seen: the detectable difference, and the
+    Mann-Whitney floor where the runs are too few for it to reach the level."""
+    if not results:
+        return ""
+    level = plan.holm_level(len(results))
+    text = (f"`detectable ΔF1`: the smallest true difference Welch's test detects with {plan.power:.0%} power at "
+            f"the level Holm holds this table's smallest p-value to ({plan.alpha:g} / {len(results)} = {level:.3g}), "
+            "from the two models' observed spread over seeds; a smaller |ΔF1| that is not significant is "
+            "what these seeds cannot resolve, not evidence of no effect.")
+    floors = sorted({(r["runs"], r["mwu_floor"]) for r in results if np.isfinite(r.get("mwu_floor", np.nan))
+                     and r["mwu_floor"] >= plan.alpha})
+    if floors:
+        runs = "; ".join(f"{a} and {b} runs: {floor:.2g}" for (a, b), floor in floors)
+        text += (f" Mann-Whitney U cannot go below p = 2 / C(n_a + n_b, n_a) ({runs}), which is not below "
+                 f"{plan.alpha:g}: with so few runs its p-values cannot show a difference either way.")
+    return text
 
 
 def significance_note(exp: Experiment, results: list[dict], plan: TestPlan = PLAN) -> str:
@@ -108,7 +131,7 @@ def significance_section(exp: Experiment) -> list[str]:
     results = compare_all(exp, pairs, groups)
     return ["## Significance against the reference", "",
             f"Reference: **{exp.manifest.reference}**. " + significance_note(exp, results), "",
-            significance_table(results), ""]
+            significance_table(results), "", power_note(results), ""]
 
 
 def ablation_section(exp: Experiment) -> list[str]:
@@ -117,7 +140,8 @@ def ablation_section(exp: Experiment) -> list[str]:
     if not pairs:
         return []
     results = compare_all(exp, pairs, groups)
-    lines = ["## Ablation", "", significance_note(exp, results), "", significance_table(results), ""]
+    lines = ["## Ablation", "", significance_note(exp, results), "", significance_table(results), "",
+             power_note(results), ""]
     by_pair = {(r["a"], r["b"]): r for r in results}
     real = by_pair.get((REFERENCE, RANDOM_TAG))
     if real is not None:
