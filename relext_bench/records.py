@@ -95,6 +95,9 @@ class Timings:
     build_s: float = 0.0
     evaluate_s: float = 0.0
     train_instances_per_s: float | None = None
+    started: float | None = None  # Unix time the run started and finished (records before: none)
+    finished: float | None = None
+    load: list | None = None  # the machine's 1-minute load average when it started and finished
     extra: dict = field(default_factory=dict)
 
 

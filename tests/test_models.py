@@ -1,5 +1,6 @@
 """Every model x tag scheme x objective behind one interface; the trainer's guarantees."""
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -36,6 +37,9 @@ def test_every_model_tags_objective_trains_an_epoch(name, tags, objective):
     assert len(unpack_labels(record["predictions"]["test_pred"])) == n
     assert 0.0 <= test["micro_f1"] <= 1.0
     assert record["model"]["objective"] == objective and record["policy"]["tags"] == tags
+    clock = record["timings"]  # the report's wall time, pauses and load come from these
+    assert clock["started"] <= clock["finished"] and len(clock["load"]) == 2
+    assert record["environment"]["pid"] == os.getpid()
 
 
 def with_groups(batch):

@@ -241,3 +241,45 @@ def test_the_power_note_states_the_level_and_the_mann_whitney_floor_where_it_bin
     assert "(0.05 / 2 = 0.025)" in text and "3 and 3 runs: 0.1" in text
     ten = [PLAN.compare(np.linspace(0.6, 0.62, 10), np.linspace(0.59, 0.61, 10), 1) | {"a": "A", "b": "B"}]
     assert "Mann-Whitney" not in power_note(ten)  # 10 and 10 runs: the floor is far below the level
+
+
+def clocked_run(seed, start, end, pid, load, epochs=4, steps_s=(10.0, 10.0, 10.0, 10.0), train_s=48.0):
+    from relext_bench.records import InstanceCounts
+
+    return RunRecord("finished", {}, "main", seed, epochs=epochs, best_epoch=2,
+                     curve=[{"train_seconds": s} for s in steps_s], instances=InstanceCounts(1000, 10, 10, 100),
+                     timings=Timings(train_s=train_s, started=start, finished=end, load=load),
+                     environment={"pid": pid, "torch_threads": 1, "cpu_count": 2},
+                     test=Scores(0, 0, 0.5, 0, 0, 0, 0))
+
+
+def test_the_run_time_table_agrees_with_itself_and_the_clocks_give_pauses_processes_and_load():
+    from relext_bench.reporting.experiment import Experiment, Group
+    from relext_bench.reporting.timing import timing_section
+
+    manifest = Manifest(kind="compare", corpus_spec="c", corpus={"name": "c"}, protocol="standard",
+                        metric="micro_f1", seeds=[1, 2, 3], partitions=["main"], roles=[RoleEntry("A", "a", "A", "k")],
+                        runs=[], train_config={}, corpus_stats={})
+    # Two runs side by side (pids 7, 8), then ten minutes with none, then a third; load 3.5 on 2 cores.
+    runs = [clocked_run(1, 0, 600, 7, [3.5, 3.5]), clocked_run(2, 60, 540, 8, [3.5, 3.4]),
+            clocked_run(3, 1200, 1500, 7, [3.6, 3.5])]
+    text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", runs)})))
+    row = next(line for line in text.splitlines() if line.startswith("| A "))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells == ["A", "4.0", "2.0", "1,000", "40.0", "8.0", "100"]  # 1000 x 4 epochs / 40 s of steps
+    assert "Wall time: 25.0 min" in text and "10.0 min of it with none of these runs going" in text
+    assert "2 process(es) trained them, at most 2 at once" in text
+    assert "median 3.5" in text and "other work shared the machine" in text
+    quiet = [clocked_run(1, 0, 600, 7, [1.0, 1.1])]
+    text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", quiet)})))
+    assert "0.0 min of it" in text and "other work" not in text
+
+
+def test_reports_caption_their_figures():
+    from relext_bench.reporting.figures import CAPTIONS
+
+    assert "colour the seed (legend)" in CAPTIONS["per_run"] and "black bar" in CAPTIONS["per_run"]
+    built = (Path(__file__).resolve().parents[1] / "relext_bench" / "reporting").glob("*.py")
+    uses = "".join(p.read_text() for p in built)
+    for kind in CAPTIONS:  # every figure a report embeds has its caption under it
+        assert f"CAPTIONS['{kind}']" in uses

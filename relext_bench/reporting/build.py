@@ -7,7 +7,7 @@ from pathlib import Path
 from relext_bench.data.registry import report_prefix
 from relext_bench.errors import UserError
 from relext_bench.experiments.store import Store
-from relext_bench.reporting import figures, plan, sections
+from relext_bench.reporting import figures, plan, sections, timing
 from relext_bench.reporting.experiment import Experiment, load_experiment
 from relext_bench.reporting.tuning import tuning_section
 
@@ -40,12 +40,12 @@ def render(exp: Experiment, reports: Path, name: str) -> str:
         lines += sections.results_section(exp) + sections.published_section(exp)
         lines += plan.ablation_section(exp) if exp.kind == "ablate" else plan.significance_section(exp)
         if figures.figure_per_run(exp, figure_dir / "f1_per_run.png"):
-            lines += [f"![test {exp.metric} per run]({name}/f1_per_run.png)", ""]
+            lines += [f"![test {exp.metric} per run]({name}/f1_per_run.png)", "", f"*{figures.CAPTIONS['per_run']}*", ""]
         lines += sections.per_type_section(exp, exp.at(None))
     for k, t in enumerate(m.tuned or []):
         if t.get("snapshot"):
             lines += tuning_section(t["snapshot"], reports, name, k)
-    lines += (sections.leak_section(exp) + sections.failed_section(exp) + sections.timing_section(exp)
+    lines += (sections.leak_section(exp) + sections.failed_section(exp) + timing.timing_section(exp)
               + sections.environment_section(exp))
     return "\n".join(lines).rstrip() + "\n"
 

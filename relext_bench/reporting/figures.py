@@ -1,6 +1,6 @@
 """The figures of a report, as PNG beside its Markdown: test scores per run, F1 against
 the negative:positive ratio, and a tuning study's history. Each returns whether it drew
-anything."""
+anything; `CAPTIONS` says under each what its marks and legend mean."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from relext_bench.reporting.experiment import Experiment
+
+CAPTIONS = {
+    "per_run": "One point per run, its colour the seed (legend); the black bar is the model's mean over its "
+               "runs; a red × on the axis marks a failed run.",
+    "sweep": "One line per model (legend): the mean test score at each measured negative:positive ratio of the "
+             "training data, error bars one sd over seeds.",
+    "tuning": "Dots: each completed trial's best dev score (legend: completed trial); grey ×: a pruned trial's "
+              "last dev score; black line: the best score so far.",
+}
 
 
 def pyplot():
@@ -37,6 +46,11 @@ def figure_per_run(exp: Experiment, path: Path) -> bool:
         for _ in groups[role].failed:
             ax.scatter(i, ax.get_ylim()[0], marker="x", color="red")
     ax.set_xticks(range(len(roles)), roles, rotation=30, ha="right", fontsize=8)
+    ran = sorted({r.seed for role in roles for r in groups[role].finished})
+    for s in ran:  # the legend: one entry per seed, and the mean's bar
+        ax.scatter([], [], color=cmap(seeds.index(s) % 10), s=18, label=f"seed {s}")
+    ax.plot([], [], color="black", lw=1.5, label="mean")
+    ax.legend(fontsize=7, ncol=min(len(ran) + 1, 6), loc="best")
     ax.set_ylabel(f"test {exp.metric} (%)")
     title = f"{exp.manifest.corpus['name']} ({exp.manifest.protocol}): one point per run, colour = seed"
     if exp.manifest.corpus["synthetic"]:

@@ -1,6 +1,7 @@
 """The sections of a report other than the comparisons (`plan.py`): warnings, the
 signature, settings, corpus statistics, the main table, published numbers, per-type
-F1, the sweep table, the leak probe, failed runs, run time and the environment."""
+F1, the sweep table, the leak probe, failed runs and the environment (run time:
+`timing.py`)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,7 +13,7 @@ from relext_bench.experiments.published import PUBLISHED, SOURCE
 from relext_bench.metrics import OFFICIAL
 from relext_bench.models.spec import parse_model_spec
 from relext_bench.protocols import Protocol, get_protocol
-from relext_bench.reporting import semeval
+from relext_bench.reporting import figures, semeval
 from relext_bench.reporting.experiment import Experiment, Group
 from relext_bench.reporting.markdown import mean_sd, metric_parts, pct, table
 from relext_bench.reporting.plan import PLAN
@@ -269,7 +270,7 @@ def sweep_section(exp: Experiment, figure: str | None) -> list[str]:
         lines += ["Gain from the tags at each ratio (difference of the mean test scores, points):", "",
                   table(gains, ["", *names]), ""]
     if figure:
-        lines += [f"![F1 against the negative:positive ratio]({figure})", ""]
+        lines += [f"![F1 against the negative:positive ratio]({figure})", "", f"*{figures.CAPTIONS['sweep']}*", ""]
     return lines
 
 
@@ -305,26 +306,6 @@ def failed_section(exp: Experiment) -> list[str]:
         return []
     rows = [[role, r.partition, r.seed, r.neg_ratio or "all", r.failure or "?"] for role, r in failed]
     return ["## Failed runs", "", table(rows, ["model", "partition", "seed", "neg ratio", "reason"]), ""]
-
-
-def timing_section(exp: Experiment) -> list[str]:
-    rows, total = [], 0.0
-    for role in exp.roles():
-        for (r_name, ratio), g in exp.groups.items():
-            if r_name != role or not g.finished:
-                continue
-            train = [r.timings.train_s for r in g.finished]
-            total += sum(train) + sum(r.timings.build_s + r.timings.evaluate_s for r in g.finished)
-            rows.append([role + ("" if ratio is None and len(exp.manifest.ratios) == 1 else f" @ {ratio or 'all'}"),
-                         f"{np.mean([r.epochs for r in g.finished]):.1f}",
-                         f"{np.mean([r.best_epoch for r in g.finished]):.1f}",
-                         f"{np.mean(train):.1f}",
-                         f"{np.mean([r.timings.train_instances_per_s for r in g.finished]):,.0f}",
-                         f"{np.mean([r.instances.train for r in g.finished]):,.0f}"])
-    return ["## Run time and throughput", "",
-            f"Summed over finished runs: {total / 60:.1f} minutes of run time (build, train, evaluate).", "",
-            table(rows, ["model", "epochs", "best epoch", "train s / run", "train instances/s",
-                         "train instances"]), ""]
 
 
 def environment_section(exp: Experiment) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from relext_bench.data.registry import report_prefix
-from relext_bench.reporting.figures import tuning_history
+from relext_bench.reporting.figures import CAPTIONS, tuning_history
 from relext_bench.reporting.markdown import table
 
 
@@ -35,7 +35,7 @@ def tuning_section(snapshot: dict, reports: Path, name: str, index: int = 0) -> 
     lines += ["History:", "", table(rows, ["trial", "state", f"dev {metric}", "epochs", "parameters"]), ""]
     figure = "tuning_history.png" if index == 0 else f"tuning_history_{index + 1}.png"
     if tuning_history(trials, reports / name / figure, metric):
-        lines += [f"![tuning history]({name}/{figure})", ""]
+        lines += [f"![tuning history]({name}/{figure})", "", f"*{CAPTIONS['tuning']}*", ""]
     return lines
 
 

@@ -1,5 +1,6 @@
 """What a run record says of where it ran: Python, platform, CPU, GPU, package
-versions, kernel backend and the harness's git commit."""
+versions, kernel backend, the harness's git commit and the process; and the machine's
+load average (the trainer records it when a run starts and ends)."""
 from __future__ import annotations
 
 import os
@@ -27,7 +28,16 @@ def environment(backend: str) -> dict:
                      "numpy": numpy.__version__, "scipy": scipy.__version__},
         "kernel_backend": backend,
         "git_commit": _git_commit(),
+        "pid": os.getpid(),  # the process that trained the run (reports count them)
     }
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _cpu_name() -> str:

@@ -30,7 +30,7 @@ from relext_bench.protocols import Partition, Protocol
 from relext_bench.records import InstanceCounts, RunRecord, Scores, Timings, pack_labels
 from relext_bench.resolve import resolve
 from relext_bench.training.batches import sentence_batches, to_batch, training_batches
-from relext_bench.training.environment import environment
+from relext_bench.training.environment import environment, load_average
 from relext_bench.training.leak import leak_probe
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE, Stopper
 from relext_bench.training.threads import default_threads
@@ -189,6 +189,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     (`steps`: optimizer steps so far); an exception it raises (a tuner's pruning
     signal) ends the run and propagates."""
     spec = spec.resolved()
+    started, load = time.time(), load_average()
     torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
     train_sents = [s for d in partition.train for s in d.sentences]
@@ -207,7 +208,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     dev = builder.build([s for d in partition.dev for s in d.sentences])
     test = dev if partition.test is partition.dev else builder.build([s for d in partition.test for s in d.sentences])
     warn_long_inputs(corpus.name, *([train, dev] if test is dev else [train, dev, test]))
-    timings = Timings(train_s=0.0, build_s=time.perf_counter() - t0)
+    timings = Timings(train_s=0.0, build_s=time.perf_counter() - t0, started=started, load=[load])
     record = RunRecord(
         status="running", model=spec.to_dict() | {"key": spec.key(), "label": spec.label()},
         partition=partition.name, seed=seed, protocol=protocol.name,
@@ -232,8 +233,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     except TrainingFailed as e:
         record.status, record.failure, record.curve, record.best_epoch = "failed", str(e), fit.curve, fit.best_epoch
         record.timings.train_s = time.perf_counter() - t1
-        record.environment = environment(kernels_for(torch_device))
-        return record.to_dict()
+        return clock_out(record, torch_device)
     timings.train_s = time.perf_counter() - t1
     model.load_state_dict(fit.best_state)
 
@@ -249,7 +249,14 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     record.predictions = {"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)}
     if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
         record.predictions["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
-    record.environment = environment(kernels_for(torch_device))
+    return clock_out(record, torch_device)
+
+
+def clock_out(record: RunRecord, device: torch.device) -> dict:
+    """The record's end: when it finished, the machine's load then, where it ran."""
+    record.timings.finished = time.time()
+    record.timings.load = [*record.timings.load, load_average()]
+    record.environment = environment(kernels_for(device))
     return record.to_dict()
 
 
