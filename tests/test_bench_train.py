@@ -19,6 +19,8 @@ def test_bench_train_json_has_both_encoders_and_their_ratio(capsys):
         assert r["batches"] == 2 and r["instances"] > 0 and r["instances_per_s"] == r["instances"] / r["seconds"]
     assert result["ratio"] == pytest.approx(shared["instances_per_s"] / dense["instances_per_s"])
     assert result["device"] == "cpu" and result["threads"] == 1 and result["kernel_backend"] in ("cpp", "reference")
+    assert len(result["load"]) == 2  # the load average before and after, for the report's load column
+    assert "| 1.0/2.5 " in render([result | {"load": [1.0, 2.5]}])
 
 
 def test_bench_train_one_encoder_and_a_model_without_shared(capsys, monkeypatch):

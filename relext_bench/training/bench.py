@@ -5,7 +5,8 @@ the first partition's training set, in one process, each on batches of its own k
 (sentence-grouped for `shared`, length-bucketed for `dense`), with the trainer's own
 step. Rounds alternate between the encoders so that drift in the machine's speed falls
 on both alike. The figure is training instances per second over the timed batches (a
-few warm-up batches first); the ratio is shared over dense.
+few warm-up batches first); the ratio is shared over dense. The result keeps the
+machine's load average before and after, so that a figure made beside other work says so.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import get_protocol
 from relext_bench.resolve import resolve
 from relext_bench.training.batches import to_batch, training_batches
+from relext_bench.training.environment import load_average
 from relext_bench.training.threads import default_threads
 from relext_bench.training.trainer import TrainConfig, make_optimizer, resolve_device, train_step
 
@@ -67,6 +69,7 @@ def bench_train(corpus_spec: str, model: str, protocol: str = DEFAULT_PROTOCOL, 
             torch.cuda.synchronize(dev)
         return done
 
+    load = [load_average()]
     for run in runs.values():
         steps(run, WARMUP)
     per_round = [batches // ROUNDS + (r < batches % ROUNDS) for r in range(ROUNDS)]
@@ -80,6 +83,7 @@ def bench_train(corpus_spec: str, model: str, protocol: str = DEFAULT_PROTOCOL, 
         "corpus": corpus.name, "corpus_spec": corpus_spec, "synthetic": corpus.synthetic, "protocol": prot.name,
         "model": spec.name, "spec": spec.label(), "device": str(dev), "kernel_backend": kernels_for(dev),
         "threads": torch.get_num_threads(), "batch_size": cfg.batch_size, "warmup_batches": WARMUP,
+        "load": load + [load_average()],  # the machine's 1-minute load average before and after
         "encoders": {enc: {"encoder": r["resolved"], "batches": r["batches"], "instances": r["instances"],
                            "seconds": r["seconds"], "instances_per_s": r["instances"] / r["seconds"]}
                      for enc, r in runs.items()},

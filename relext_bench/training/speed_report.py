@@ -38,7 +38,8 @@ def render(results: list[dict]) -> str:
         goal = target(r)
         rows.append([r["model"], r["corpus"] + (" (synthetic)" if r["synthetic"] else ""), r["protocol"], r["device"],
                      r["threads"], f"{enc['dense']['instances_per_s']:.0f}", f"{enc['shared']['instances_per_s']:.0f}",
-                     f"{r['ratio']:.2f}x", f"{goal:g}x" if goal else "-", verdict(r["ratio"], goal)])
+                     f"{r['ratio']:.2f}x", f"{goal:g}x" if goal else "-", verdict(r["ratio"], goal),
+                     "/".join(f"{x:.1f}" for x in r["load"]) if r.get("load") else "-"])
     specs = sorted({r["corpus_spec"] for r in results})
     lines = [
         "# Training speed: shared against dense encoder",
@@ -54,12 +55,15 @@ def render(results: list[dict]) -> str:
         "once and runs its recurrence per pair (baselines/att_bilstm.py).",
         "",
         tabulate(rows, headers=["model", "corpus", "protocol", "device", "threads", "dense inst/s",
-                                "shared inst/s", "shared / dense", "target", "met"], tablefmt="github",
+                                "shared inst/s", "shared / dense", "target", "met", "load before/after"],
+                 tablefmt="github",
                  disable_numparse=True),
         "",
         f"Corpora: {', '.join(specs)}. Batches timed per encoder: "
         f"{', '.join(sorted({str(r['encoders']['dense']['batches']) for r in results}))}; "
-        f"kernels: {', '.join(sorted({r['kernel_backend'] for r in results}))}.",
+        f"kernels: {', '.join(sorted({r['kernel_backend'] for r in results}))}. `load before/after`: the "
+        "machine's 1-minute load average before and after the measurement (`-`: not recorded); above the "
+        "run's threads, other work shared the machine, which slows both encoders but not always alike.",
         "",
         "Regenerate: `.ci/training_speed` (CPU, 1 and 2 threads) or `.ci/training_speed reports cuda` on a GPU "
         "machine; the table is rebuilt from the JSON lines beside this file by "
