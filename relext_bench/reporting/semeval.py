@@ -104,26 +104,32 @@ def variants_section(exp: Experiment) -> list[str]:
     model's published configuration on the same seeds (`ours - grid`: the mean paired
     difference, with its sd over seeds)."""
     m = exp.manifest
-    base = {}  # model name -> (published system, published F1, {seed: official F1 of the grid's run})
+    base = {}  # model name -> (published system, published F1, {seed: official F1 of the grid's run}, encoder)
     groups = exp.at(None)
     for system, published, spec, _ in SEMEVAL:
         name, role = parse_model_spec(spec).name, role_of(exp, spec)
         if role in groups and name not in base:
-            base[name] = (system, published, {r.seed: r.test["semeval_f1"] for r in groups[role].finished})
+            runs = groups[role].finished
+            base[name] = (system, published, {r.seed: r.test["semeval_f1"] for r in runs},
+                          runs[0].model.get("encoder", "dense") if runs else "dense")
     variants = defaultdict(list)
     for record in exp.beside():
         name = record.model["name"]
         if name in base and record.test and record.test.semeval_f1 is not None:
-            variants[(name, record.model["label"], changed_settings(record, m.train_config))].append(record)
+            label = f"`{record.model['label']}`"
+            encoder = record.model.get("encoder", "dense")
+            if encoder != base[name][3]:  # the same model computed by the other encoder
+                label += f" ({encoder} encoder)"
+            variants[(name, label, changed_settings(record, m.train_config))].append(record)
     if not variants:
         return []
     rows = []
     for (name, label, changed), records in sorted(variants.items()):
-        system, published, grid = base[name]
+        system, published, grid, _ = base[name]
         scores = np.array([r.test["semeval_f1"] for r in records])
         paired = np.array([r.test["semeval_f1"] - grid[r.seed] for r in records if r.seed in grid])
         seeds = ", ".join(str(r.seed) for r in sorted(records, key=lambda r: r.seed))
-        rows.append([system, f"`{label}`", changed or "as the grid", seeds, mean_sd(scores),
+        rows.append([system, label, changed or "as the grid", seeds, mean_sd(scores),
                      signed_mean_sd(paired), f"{100 * scores.mean() - published:+.2f}"])
     return ["### Where the gaps come from", "",
             "Variants of the reproduced configurations, stored beside this comparison's runs (same corpus, "
