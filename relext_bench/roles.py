@@ -30,6 +30,7 @@ PAPER_NAMES = {(False, "ranking"): "Baseline", (True, "ranking"): "Baseline+Tag"
 # The ablation's comparisons (A, B): A should beat B.
 ABLATION_PAIRS = [
     ("Baseline+Tag", "Baseline"), ("Baseline+MTL+Tag", "Baseline+MTL"), ("Baseline+MTL", "Baseline"),
+    (REFERENCE, "Baseline+Tag"),  # MTL with the tags
     (REFERENCE, RANDOM_TAG), (RANDOM_TAG, "Baseline+MTL"), (REFERENCE, CONST_TAG), (REFERENCE, UNTYPED_TAG),
 ]
 TUNED = " (tuned)"

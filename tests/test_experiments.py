@@ -266,6 +266,12 @@ def test_a_corpus_with_only_a_comparison_gets_the_claims_its_variants_decide(tmp
     assert decide(CLAIMS[0], results)[0] in ("holds", "fails", "inconclusive")
     assert decide(CLAIMS[3], results) == ("not run", [])
     assert "(synth_zh-standard-compare.md#results)" in claims_table([(name, link, results)])
+    # A second comparison of the same pair on more seeds decides it instead.
+    compare(Options(CORPUS, "standard", seeds=3, out=str(tmp_path), train=CFG, progress=False,
+                    report_name="mtl"), ["ye2019:tags=none,objective=multitask", "ye2019:tags=bio_typed,objective=multitask"])
+    _, _, results = corpus_results(tmp_path)
+    pair = results[("Baseline+MTL+Tag", "Baseline+MTL")]
+    assert (pair["runs"], pair["link"]) == (3, "mtl.md#results")
 
 
 def test_a_study_of_a_model_not_compared_is_refused():

@@ -1,8 +1,10 @@
 """The paper's claims, corpus by corpus: each claim is decided by one or more of an
-ablation's comparisons (`plan.ablation_pairs`), with the same tests and Holm family as
-the ablation report (a corpus with only a comparison: the pairs among its variants, so
-some claims are "not run" there), and written as a table into reports/README.md between the
-markers `<!-- claims -->` and `<!-- /claims -->` (`relext-bench claims`).
+ablation's comparisons (`plan.ablation_pairs`), each taken from the experiment in the
+corpus's results directory that ran it on the most seeds (the ablation, or a comparison
+run for that question), with the tests and Holm family of that experiment's report (a
+corpus with only a comparison: the pairs among its variants, so some claims are "not
+run" there), and written as a table into reports/README.md between the markers
+`<!-- claims -->` and `<!-- /claims -->` (`relext-bench claims`).
 
 A comparison of A against B (A the variant the claim says is better):
 - holds: A is better, significantly (Holm-adjusted Welch p < alpha and ASO ε(A>B) <
@@ -12,8 +14,8 @@ A comparison of A against B (A the variant the claim says is better):
 - inconclusive: anything else (with three seeds, most small differences).
 The 5-point bar holds when the tag gain over the random-tag control holds and is at
 least 5 points, and fails when it is below 5 points whatever its test says.
-A claim over several pairs (tags help the other models) holds or fails when all its
-pairs do, and is inconclusive otherwise.
+A claim over several pairs (tags help the other models; MTL helps, without and with the
+tags) holds or fails when all its pairs do, and is inconclusive otherwise.
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ class Claim:
 CLAIMS = (
     Claim("tags help ye2019", ((REFERENCE, "Baseline+MTL"),)),
     Claim("tags help other models", tuple((tagged(b), b) for b in BASELINES)),
-    Claim("MTL helps", (("Baseline+MTL", "Baseline"),)),
+    Claim("MTL helps", (("Baseline+MTL", "Baseline"), ("Baseline+MTL+Tag", "Baseline+Tag"))),
     Claim("the tag gain survives the random-tag control", ((REFERENCE, RANDOM_TAG),)),
     Claim("the tag gain survives the parameter-matched control", ((REFERENCE, CONST_TAG),)),
     Claim(f"the tag gain clears the reviewers' {TAG_BAR_POINTS:.0f}-point bar",
@@ -76,7 +78,8 @@ def decide(claim: Claim, results: dict[tuple[str, str], dict], plan: TestPlan = 
 
 def cell(verdict: str, found: list[dict], link: str) -> str:
     """`[verdict](link) (ΔF1, p; ...)`; an inconclusive claim adds each comparison's
-    detectable difference (`significance.detectable_effect`)."""
+    detectable difference (`significance.detectable_effect`) and its seeds. Pairs decided
+    by another experiment than the corpus's own link to theirs."""
     if not found:
         return "not run"
 
@@ -84,37 +87,51 @@ def cell(verdict: str, found: list[dict], link: str) -> str:
         text = f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}"
         if verdict == "inconclusive" and math.isfinite(r.get("detectable", math.nan)):
             text += f", detectable {100 * r['detectable']:.1f}"
-        return text
+            text += f" with {r['runs']} seeds" if "runs" in r else ""
+        return f"[{text}]({r['link']})" if r.get("link", link) != link else text
 
     return f"[{verdict}]({link}) ({'; '.join(one(r) for r in found)})"
 
 
 def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
-    """(corpus name, link to the report section, results by pair) of the experiment in a
-    results directory that decides the claims: its ablation, or, for a corpus with only a
-    comparison, the comparison holding most of the ablation's pairs (the paper's four
-    variants decide "tags help ye2019" and "MTL helps"; the other claims are "not run")."""
+    """(corpus name, link to the deciding report, results by pair) for the experiments in
+    a results directory: each pair from the experiment that ran it on the most seeds
+    (ties: the ablation, then the comparison holding most of the ablation's pairs), so
+    that a comparison run for one question (e.g. MTL with tags on 10 seeds) decides it.
+    A result carries its own `link` and `runs`; the link returned is the ablation's, or
+    for a corpus with only comparisons, the one holding most of the ablation's pairs."""
     store = Store(directory)
     manifests = store.manifests()
-    ablations = [i for i, m in manifests.items() if m.kind == "ablate"]
-    if ablations:
-        exp, anchor = load_experiment(directory, ablations[0]), "ablation"
-    else:
-        compares = [i for i, m in manifests.items() if m.kind == "compare"]
-        if not compares:
-            raise UserError(f"{directory}: no ablation or comparison manifest "
-                            f"(run `relext-bench ablate` with --out {directory})")
-        # Chosen by the roles its manifest names; only that experiment's records are read.
-        def named(i):
-            rename = paper_names(manifests[i].roles)
-            return {rename.get(r.name, r.name) for r in manifests[i].roles}
 
-        best = max(compares, key=lambda i: len(ablation_pairs(named(i))))
-        exp, anchor = load_experiment(directory, best), "results"
-    rename = paper_names(exp.manifest.roles)
-    groups = {rename.get(role, role): g for role, g in exp.at(None).items()}
-    results = {(r["a"], r["b"]): r for r in compare_all(exp, ablation_pairs(groups), groups)}
-    return exp.manifest.corpus["name"], f"{report_name(exp)}.md#{anchor}", results
+    def named(i):
+        rename = paper_names(manifests[i].roles)
+        return {rename.get(r.name, r.name) for r in manifests[i].roles}
+
+    ablations = [i for i, m in manifests.items() if m.kind == "ablate"]
+    compares = sorted((i for i, m in manifests.items() if m.kind == "compare"),
+                      key=lambda i: -len(ablation_pairs(named(i))))
+    if not ablations and not compares:
+        raise UserError(f"{directory}: no ablation or comparison manifest "
+                        f"(run `relext-bench ablate` with --out {directory})")
+    results, corpus, first = {}, None, None
+    for i in ablations[:1] + compares:
+        exp = load_experiment(directory, i)
+        link = f"{report_name(exp)}.md#{'ablation' if exp.kind == 'ablate' else 'results'}"
+        rename = paper_names(exp.manifest.roles)
+        groups = {rename.get(role, role): g for role, g in exp.at(None).items()}
+        pairs = ablation_pairs(groups)
+        if not pairs:
+            continue
+        corpus, first = corpus or exp.manifest.corpus["name"], first or link
+        for r in compare_all(exp, pairs, groups):
+            r |= {"link": link, "runs": min(len(groups[r["a"]].finished), len(groups[r["b"]].finished))}
+            pair = (r["a"], r["b"])
+            if pair not in results or r["runs"] > results[pair]["runs"]:
+                results[pair] = r
+    if corpus is None:
+        exp = load_experiment(directory, (ablations + compares)[0])
+        corpus, first = exp.manifest.corpus["name"], f"{report_name(exp)}.md#results"
+    return corpus, first, results
 
 
 def claims_table(corpora: list[tuple[str, str, dict]], plan: TestPlan = PLAN) -> str:
