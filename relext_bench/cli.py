@@ -16,7 +16,7 @@ from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
 from relext_bench.protocols import PROTOCOLS
-from relext_bench.specs import ENCODERS
+from relext_bench.specs import ENCODERS, OBJECTIVES
 from relext_bench.training.stopping import MAX_EPOCHS, MIN_STEPS, PATIENCE
 
 REPORTS = "results/reports"  # beside the results, never over the reports a checkout ships
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "own as module:Class, with options as cnn:word_dim=50,tags=none "
                                                   "or module:Class:hidden=64")
     p.add_argument("--tags", default=None, choices=list(TAG_SCHEMES), help="default: the spec's, else bio_typed")
-    p.add_argument("--objective", default=None, choices=["ce", "ranking", "multitask"],
+    p.add_argument("--objective", default=None, choices=list(OBJECTIVES),
                    help="default: the spec's, else the model's own")
     p.add_argument("--predict-rule", default=None, choices=["paper", "gated"], help="default: the spec's, else paper")
     p.add_argument("--threshold", type=finite_float, default=None, help="ranking threshold (default: the model's)")

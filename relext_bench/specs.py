@@ -16,6 +16,8 @@ from relext_bench.errors import UserError, clip
 NAME_CHARS = "A-Za-z0-9_.=-"  # what results-directory and report names are made of
 # The encoders a model spec may ask for (models/base.py says what each computes).
 ENCODERS = ("shared", "dense")
+# The objectives (models/objectives.py says what each trains and predicts).
+OBJECTIVES = ("ce", "ranking", "multitask", "ranking_other")
 # A model plug-in named in a spec: `module.path:Class`, then `:options` (a class name
 # starts with a capital letter, which tells it from `name:key=value`).
 PLUGIN = re.compile(r"\s*([A-Za-z_][\w.]*):([A-Z]\w*)\s*(?::(.*))?", re.S)

@@ -287,3 +287,19 @@ def test_zeng_2014_s_cnn_has_its_hidden_layer():
     model = build_model(parse_model("cnn:widths=3,filters=200,hidden=100,word_dim=50,position_dim=5"),
                         Sizes(words=8, positions=5, tags=3, labels=3))
     assert model.hidden.in_features == 200 and model.classifier.in_features == 100
+
+
+def test_ranking_with_other_as_a_class():
+    """dos Santos et al.'s alternative to omitting Other: one more class vector, the
+    ranking loss over all C + 1 scores (Other the class 0), prediction by argmax."""
+    from relext_bench.kernels.reference import ranking_loss_reference
+
+    spec = ModelSpec("cr_cnn", tags="none", objective="ranking_other")
+    assert objectives.head_sizes("ranking_other", 6) == (7, 0) and spec.resolved().threshold == 0.0
+    scores = torch.tensor([[3.0, 1.0, -2.0], [0.5, 2.0, 1.0], [-1.0, -1.0, 0.2]])
+    labels = torch.tensor([0, 1, 2])  # Other is scored like any class
+    loss = objectives.loss("ranking_other", scores, None, labels)
+    torch.testing.assert_close(loss, ranking_loss_reference(scores, labels).mean())
+    assert objectives.predict("ranking_other", scores, None).tolist() == [0, 1, 2]
+    record = tiny_run(spec)
+    assert record["status"] == "finished" and record["model"]["objective"] == "ranking_other"

@@ -42,7 +42,7 @@ class Spec(Protocol):
 
     name: str
     tags: str  # none, bio, bio_typed, random or constant
-    objective: str  # ce, ranking or multitask
+    objective: str  # ce, ranking, multitask or ranking_other
     predict_rule: str
     threshold: float
     encoder: str  # shared or dense

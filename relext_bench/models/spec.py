@@ -67,7 +67,7 @@ class ModelSpec:
         objective = self.objective or entry.default_objective
         threshold = self.threshold
         if threshold is None:
-            threshold = entry.default_threshold if objective != "ce" else 0.0
+            threshold = entry.default_threshold if objective not in objectives.ARGMAX else 0.0
         encoder = self.encoder if entry.shared else "dense"
         return dataclasses.replace(self, objective=objective, threshold=threshold, encoder=encoder)
 
