@@ -271,7 +271,7 @@ def test_a_corpus_with_only_a_comparison_gets_the_claims_its_variants_decide(tmp
                     report_name="mtl"), ["ye2019:tags=none,objective=multitask", "ye2019:tags=bio_typed,objective=multitask"])
     _, _, results = corpus_results(tmp_path)
     pair = results[("Baseline+MTL+Tag", "Baseline+MTL")]
-    assert (pair["runs"], pair["link"]) == (3, "mtl.md#results")
+    assert (pair["seeds"], pair["link"]) == (3, "mtl.md#results")
 
 
 def test_a_study_of_a_model_not_compared_is_refused():

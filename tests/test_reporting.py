@@ -192,7 +192,7 @@ def test_the_claims_table_links_each_cell_and_says_what_was_not_run(tmp_path):
     assert START != END
     # A pair another experiment ran on more seeds links to that experiment's report.
     results[("Baseline+MTL+Tag", "Baseline+Tag")] = compared(0.004, welch=0.5) | {
-        "detectable": 0.0101, "runs": 10, "link": "chisiec-mtl.md#results"}
+        "detectable": 0.0101, "seeds": 10, "link": "chisiec-mtl.md#results"}
     text = claims_table([("chisiec", "chisiec-standard-ablate.md#ablation", results)])
     mtl = next(line for line in text.splitlines() if line.startswith("| MTL helps"))
     assert "[+0.40, p 0.5, detectable 1.0 with 10 seeds](chisiec-mtl.md#results)" in mtl

@@ -87,7 +87,7 @@ def cell(verdict: str, found: list[dict], link: str) -> str:
         text = f"{100 * r['delta']:+.2f}, p {pval(r.get('welch_holm'))}"
         if verdict == "inconclusive" and math.isfinite(r.get("detectable", math.nan)):
             text += f", detectable {100 * r['detectable']:.1f}"
-            text += f" with {r['runs']} seeds" if "runs" in r else ""
+            text += f" with {r['seeds']} seeds" if "seeds" in r else ""
         return f"[{text}]({r['link']})" if r.get("link", link) != link else text
 
     return f"[{verdict}]({link}) ({'; '.join(one(r) for r in found)})"
@@ -98,7 +98,7 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
     a results directory: each pair from the experiment that ran it on the most seeds
     (ties: the ablation, then the comparison holding most of the ablation's pairs), so
     that a comparison run for one question (e.g. MTL with tags on 10 seeds) decides it.
-    A result carries its own `link` and `runs`; the link returned is the ablation's, or
+    A result carries its own `link` and `seeds`; the link returned is the ablation's, or
     for a corpus with only comparisons, the one holding most of the ablation's pairs."""
     store = Store(directory)
     manifests = store.manifests()
@@ -124,9 +124,9 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
             continue
         corpus, first = corpus or exp.manifest.corpus["name"], first or link
         for r in compare_all(exp, pairs, groups):
-            r |= {"link": link, "runs": min(len(groups[r["a"]].finished), len(groups[r["b"]].finished))}
+            r |= {"link": link, "seeds": min(len(groups[r["a"]].finished), len(groups[r["b"]].finished))}
             pair = (r["a"], r["b"])
-            if pair not in results or r["runs"] > results[pair]["runs"]:
+            if pair not in results or r["seeds"] > results[pair]["seeds"]:
                 results[pair] = r
     if corpus is None:
         exp = load_experiment(directory, (ablations + compares)[0])
