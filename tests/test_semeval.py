@@ -289,7 +289,7 @@ def test_the_tag_and_mtl_effects_are_tested_among_the_paper_s_four_variants():
     rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in text.splitlines()
             if line.startswith("| Baseline")}
     assert set(rows) == {("Baseline+Tag", "Baseline"), ("Baseline+MTL+Tag", "Baseline+MTL"),
-                         ("Baseline+MTL", "Baseline")}
+                         ("Baseline+MTL", "Baseline"), ("Baseline+MTL+Tag", "Baseline+Tag")}
     tag = [c.strip() for c in rows[("Baseline+Tag", "Baseline")].split("|")[1:-1]]
     assert 25 < float(tag[2]) < 35 and float(tag[3]) == pytest.approx(float(tag[2]), abs=0.02)
     assert float(tag[4]) < 0.05  # 30 points on three seeds: the tags' effect is found
