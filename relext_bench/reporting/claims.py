@@ -113,10 +113,11 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
     if not ablations and not compares:
         raise UserError(f"{directory}: no ablation or comparison manifest "
                         f"(run `relext-bench ablate` with --out {directory})")
-    results, corpus, first = {}, None, None
+    results, corpus, first, fallback = {}, None, None, None
     for i in ablations[:1] + compares:
         exp = load_experiment(directory, i)
         link = f"{report_name(exp)}.md#{'ablation' if exp.kind == 'ablate' else 'results'}"
+        fallback = fallback or (exp.manifest.corpus["name"], link)
         rename = paper_names(exp.manifest.roles)
         groups = {rename.get(role, role): g for role, g in exp.at(None).items()}
         pairs = ablation_pairs(groups)
@@ -128,9 +129,8 @@ def corpus_results(directory: str | Path) -> tuple[str, str, dict]:
             pair = (r["a"], r["b"])
             if pair not in results or r["seeds"] > results[pair]["seeds"]:
                 results[pair] = r
-    if corpus is None:
-        exp = load_experiment(directory, (ablations + compares)[0])
-        corpus, first = exp.manifest.corpus["name"], f"{report_name(exp)}.md#results"
+    if corpus is None:  # no experiment holds a pair: every claim is "not run"
+        corpus, first = fallback
     return corpus, first, results
 
 

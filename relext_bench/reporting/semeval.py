@@ -36,9 +36,12 @@ def role_of(exp: Experiment, spec: str) -> str | None:
     def model(text: str) -> str:
         return dataclasses.replace(parse_model_spec(text), encoder="dense").key()
 
-    roles = exp.manifest.roles
-    exact = [e.name for e in roles if e.key == parse_model_spec(spec).key()]
-    return (exact or [e.name for e in roles if model(e.spec) == model(spec)] or [None])[0]
+    roles, key = exp.manifest.roles, parse_model_spec(spec).key()
+    exact = [e.name for e in roles if e.key == key]
+    if exact:
+        return exact[0]
+    wanted = model(spec)
+    return next((e.name for e in roles if model(e.spec) == wanted), None)
 
 
 def published_section(exp: Experiment) -> list[str]:

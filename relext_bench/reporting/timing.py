@@ -51,7 +51,7 @@ def clock_lines(exp: Experiment) -> list[str]:
         return ["Wall time, pauses and machine load: not recorded (records made before the harness kept "
                 "each run's clock and the load average).", ""]
     spans = sorted((r.timings.started, r.timings.finished) for r in clocked)
-    busy, at_once, (start, end) = 0.0, 0, spans[0]
+    busy, (start, end) = 0.0, spans[0]
     for s, e in spans[1:]:
         if s > end:
             busy, start, end = busy + end - start, s, e
