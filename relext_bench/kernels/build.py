@@ -91,8 +91,8 @@ def build(verbose: bool = False) -> Path:
     sources = [str(CSRC / s) for s in CPU_SOURCES + (CUDA_SOURCES if with_cuda else [])]
     library = directory / f"{name}.so"
     with build_lock(directory):
-        # Only this lock's holder builds here: torch's lock file, if any, is a dead process's.
-        (directory / "lock").unlink(missing_ok=True)
+        if (directory / "lock").exists():  # torch's lock, left by a builder that was killed
+            abandon_build(directory)
         if library.exists() and verified(library):
             torch.ops.load_library(str(library))
             return directory
@@ -132,9 +132,10 @@ def build_lock(directory: Path):
 
 
 def abandon_build(directory: Path) -> None:
-    """After an interrupted compile: ends the compilers still running in the build
-    directory (torch stops ninja, not ninja's children) and removes the locks they
-    leave, so the next build neither waits on a dead lock nor races a stray compiler."""
+    """After an interrupted or killed compile: ends the compilers still running in the
+    build directory (torch stops ninja, not ninja's children; a SIGKILL stops neither)
+    and removes the locks they leave, so the next build neither waits on a dead lock nor
+    races a stray compiler."""
     import signal
 
     target = str(directory.resolve())
