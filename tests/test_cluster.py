@@ -46,15 +46,19 @@ def test_a_killed_client_resumes_with_no_run_lost_or_repeated(tmp_path, capsys):
     out = tmp_path / "res"
     command = [sys.executable, "-m", "relext_bench", *ARGS, "--seeds", "5", "--scheduler", "local:2",
                "--out", str(out), "--reports", str(tmp_path / "rep")]
-    client = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)  # the client and its local cluster: one group
-    deadline = time.monotonic() + 300
-    while not stored(out) and time.monotonic() < deadline and client.poll() is None:
-        time.sleep(0.05)
-    os.killpg(client.pid, signal.SIGKILL)
-    client.wait()
+    log = tmp_path / "client.log"
+    with open(log, "w") as fh:
+        client = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=fh,
+                                  start_new_session=True)  # the client and its local cluster: one group
+    try:
+        deadline = time.monotonic() + 300
+        while not stored(out) and time.monotonic() < deadline and client.poll() is None:
+            time.sleep(0.05)
+    finally:  # also when the test is stopped: no client left to disturb the next tests
+        os.killpg(client.pid, signal.SIGKILL)
+        client.wait()
     before = stored(out)
-    assert 0 < len(before) < 10, "the client was to be killed mid-way"
+    assert 0 < len(before) < 10, f"the client was to be killed mid-way: {log.read_text()[-2000:]}"
 
     assert main([*ARGS, "--seeds", "5", "--scheduler", "local:2", "--out", str(out),
                  "--reports", str(tmp_path / "rep")]) == 0

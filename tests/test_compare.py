@@ -33,15 +33,19 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     out = tmp_path / "results"
     cmd = [sys.executable, "-m", "relext_bench", "compare", *ARGS, "--out", str(out),
            "--reports", str(tmp_path / "reports")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "compare.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh, start_new_session=True)
     runs = out / "runs"
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(runs.glob("*.json")) if runs.exists() else []) < 2:
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and len(list(runs.glob("*.json")) if runs.exists() else []) < 2:
+            time.sleep(0.2)
+    finally:  # also when the test is stopped: no comparison left to disturb the next tests
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     before = {p.name: p.read_bytes() for p in runs.glob("*.json")}
-    assert 2 <= len(before) < 10, "the comparison should be killed mid-way"
+    assert 2 <= len(before) < 10, f"the comparison should be killed mid-way: {log.read_text()[-2000:]}"
     result = compare(Options(CORPUS, "paper", seeds=1, out=str(out), train=TrainConfig(max_epochs=1, threads=1),
                              progress=False), split_models(MODELS))
     assert result["jobs"] == 10  # 2 models x 5 folds x 1 seed

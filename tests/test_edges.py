@@ -123,6 +123,33 @@ def test_an_interrupted_compile_ends_its_compilers_and_removes_its_locks(tmp_pat
     assert not (directory / "lock").exists() and not (directory / ".ninja_lock").exists()
 
 
+def test_a_killed_builder_s_compilers_end_before_the_next_build(tmp_path, monkeypatch):
+    """A builder SIGKILLed mid-compile leaves torch's lock file and its compilers running;
+    the next build ends them and builds, instead of waiting on the lock for ever."""
+    from torch.utils import cpp_extension
+
+    from relext_bench.kernels import build
+
+    monkeypatch.setenv("RELEXT_BENCH_HOME", str(tmp_path))
+    directory = build.build_dir(build.cuda_wanted())
+    directory.mkdir(parents=True)
+    (directory / "lock").write_text("")
+    stray = subprocess.Popen(["sleep", "60"], cwd=directory, start_new_session=True)
+    seen = []
+
+    def load(build_directory, **kwargs):  # the build starts only once the stray compiler ended
+        seen.append((stray.wait(timeout=10), (directory / "lock").exists()))
+        raise RuntimeError("compiler missing")
+
+    monkeypatch.setattr(cpp_extension, "load", load)
+    try:
+        with pytest.raises(RuntimeError, match="compiler missing"):
+            build.build()
+    finally:
+        stray.kill()
+    assert seen == [(-signal.SIGTERM, False)]
+
+
 def test_warns_about_inputs_longer_than_it_can_afford(capsys):
     import numpy as np
 
