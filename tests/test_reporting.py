@@ -279,7 +279,11 @@ def test_the_run_time_table_agrees_with_itself_and_the_clocks_give_pauses_proces
     assert "median 3.5" in text and "other work shared the machine" in text
     quiet = [clocked_run(1, 0, 600, 7, [1.0, 1.1])]
     text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", quiet)})))
-    assert "0.0 min of it" in text and "other work" not in text
+    assert "0.0 min of it" in text and "other work" not in text and "more than the" not in text
+    crowded = [clocked_run(1, 0, 600, 7, [3.0, 3.0]), clocked_run(2, 0, 600, 8, [3.0, 3.0]),
+               clocked_run(3, 0, 600, 9, [3.0, 3.1])]  # three 1-thread runs at once on 2 cores
+    text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", crowded)})))
+    assert "other work" not in text and "3 runs x 1 thread(s) asked for more than the 2 cores" in text
 
 
 def test_reports_caption_their_figures():

@@ -74,6 +74,9 @@ def clock_lines(exp: Experiment) -> list[str]:
                  f"at most {loads.max():.1f}, on {', '.join(map(str, cores))} cores")
         text += (f"; above the {own} these runs account for, so other work shared the machine and the times "
                  "above are longer than on a quiet one." if np.median(loads) > own + 0.5 else ".")
+    if cores and at_once * max(threads or [1]) > max(cores):
+        text += (f" At most {at_once} runs x {max(threads or [1])} thread(s) asked for more than the "
+                 f"{max(cores)} cores: each of them ran slower than it would alone.")
     if len(clocked) < len(finished):
         text += f" ({len(finished) - len(clocked)} of the {len(finished)} runs predate these clocks.)"
     return [text, ""]
