@@ -98,6 +98,7 @@ class Timings:
     started: float | None = None  # Unix time the run started and finished (records before: none)
     finished: float | None = None
     load: list | None = None  # the machine's 1-minute load average when it started and finished
+    cpu_s: float | None = None  # CPU seconds its process spent from start to finish (all its threads)
     extra: dict = field(default_factory=dict)
 
 

@@ -39,6 +39,7 @@ def test_every_model_tags_objective_trains_an_epoch(name, tags, objective):
     assert record["model"]["objective"] == objective and record["policy"]["tags"] == tags
     clock = record["timings"]  # the report's wall time, pauses and load come from these
     assert clock["started"] <= clock["finished"] and len(clock["load"]) == 2
+    assert 0 < clock["cpu_s"] <= (clock["finished"] - clock["started"]) * os.cpu_count() + 0.1
     assert record["environment"]["pid"] == os.getpid()
 
 

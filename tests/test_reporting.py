@@ -250,12 +250,12 @@ def test_the_power_note_states_the_level_and_the_mann_whitney_floor_where_it_bin
     assert "Mann-Whitney" not in power_note(ten)  # 10 and 10 runs: the floor is far below the level
 
 
-def clocked_run(seed, start, end, pid, load, epochs=4, steps_s=(10.0, 10.0, 10.0, 10.0), train_s=48.0):
+def clocked_run(seed, start, end, pid, load, epochs=4, steps_s=(10.0, 10.0, 10.0, 10.0), train_s=48.0, cpu_s=None):
     from relext_bench.records import InstanceCounts
 
     return RunRecord("finished", {}, "main", seed, epochs=epochs, best_epoch=2,
                      curve=[{"train_seconds": s} for s in steps_s], instances=InstanceCounts(1000, 10, 10, 100),
-                     timings=Timings(train_s=train_s, started=start, finished=end, load=load),
+                     timings=Timings(train_s=train_s, started=start, finished=end, load=load, cpu_s=cpu_s),
                      environment={"pid": pid, "torch_threads": 1, "cpu_count": 2},
                      test=Scores(0, 0, 0.5, 0, 0, 0, 0))
 
@@ -284,6 +284,11 @@ def test_the_run_time_table_agrees_with_itself_and_the_clocks_give_pauses_proces
                clocked_run(3, 0, 600, 9, [3.0, 3.1])]  # three 1-thread runs at once on 2 cores
     text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", crowded)})))
     assert "other work" not in text and "3 runs x 1 thread(s) asked for more than the 2 cores" in text
+    assert "CPU seconds" not in text  # records without the CPU clock say nothing of it
+    # One run on a core of its own for 600 s; one stopped for half of its 600 s.
+    runs = [clocked_run(1, 0, 600, 7, [1.0, 1.0], cpu_s=594.0), clocked_run(2, 600, 1200, 7, [1.0, 1.0], cpu_s=300.0)]
+    text = "\n".join(timing_section(Experiment("compare", manifest, {("A", None): Group("A", "A", runs)})))
+    assert "median 74%, lowest 50% (2 run(s)" in text
 
 
 def test_reports_caption_their_figures():

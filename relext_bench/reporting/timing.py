@@ -2,8 +2,10 @@
 per-epoch dev evaluation, and the throughput they imply (training instances x epochs /
 step seconds, so the table's columns agree with one another); then, from the records'
 clocks, the wall time, the pauses with no run going, how many processes trained the
-runs and at most how many ran at once, and the machine's load average at their starts
-and ends, so that a reader can tell when the times were made on a shared machine."""
+runs and at most how many ran at once, the machine's load average at their starts
+and ends, and the share of each run's wall time its process spent on a CPU (which also
+sees a run that was stopped or starved while the clocks ran), so that a reader can tell
+when the times were made on a shared machine."""
 from __future__ import annotations
 
 import numpy as np
@@ -77,6 +79,12 @@ def clock_lines(exp: Experiment) -> list[str]:
     if cores and at_once * max(threads or [1]) > max(cores):
         text += (f" At most {at_once} runs x {max(threads or [1])} thread(s) asked for more than the "
                  f"{max(cores)} cores: each of them ran slower than it would alone.")
+    shares = [r.timings.cpu_s / ((r.timings.finished - r.timings.started) * ((r.environment or {}).get("torch_threads") or 1))
+              for r in clocked if r.timings.cpu_s is not None and r.timings.finished > r.timings.started]
+    if shares:
+        text += (f" CPU seconds of each run's process over its wall time and torch threads: median "
+                 f"{100 * np.median(shares):.0f}%, lowest {100 * min(shares):.0f}% ({len(shares)} run(s); near 100% for "
+                 "a 1-thread run with a core to itself, less where it waited for a core or was paused).")
     if len(clocked) < len(finished):
         text += f" ({len(finished) - len(clocked)} of the {len(finished)} runs predate these clocks.)"
     return [text, ""]

@@ -189,7 +189,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     (`steps`: optimizer steps so far); an exception it raises (a tuner's pruning
     signal) ends the run and propagates."""
     spec = spec.resolved()
-    started, load = time.time(), load_average()
+    started, load, cpu = time.time(), load_average(), time.process_time()
     torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
     train_sents = [s for d in partition.train for s in d.sentences]
@@ -233,7 +233,7 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     except TrainingFailed as e:
         record.status, record.failure, record.curve, record.best_epoch = "failed", str(e), fit.curve, fit.best_epoch
         record.timings.train_s = time.perf_counter() - t1
-        return clock_out(record, torch_device)
+        return clock_out(record, torch_device, cpu)
     timings.train_s = time.perf_counter() - t1
     model.load_state_dict(fit.best_state)
 
@@ -249,12 +249,15 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     record.predictions = {"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)}
     if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
         record.predictions["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
-    return clock_out(record, torch_device)
+    return clock_out(record, torch_device, cpu)
 
 
-def clock_out(record: RunRecord, device: torch.device) -> dict:
-    """The record's end: when it finished, the machine's load then, where it ran."""
+def clock_out(record: RunRecord, device: torch.device, cpu_started: float) -> dict:
+    """The record's end: when it finished, the machine's load then, the CPU time its
+    process spent on it (against the wall time: how much of it the run was running), where
+    it ran."""
     record.timings.finished = time.time()
+    record.timings.cpu_s = time.process_time() - cpu_started
     record.timings.load = [*record.timings.load, load_average()]
     record.environment = environment(kernels_for(device))
     return record.to_dict()
