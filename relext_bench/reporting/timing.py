@@ -46,6 +46,15 @@ def timing_section(exp: Experiment) -> list[str]:
                          "dev evaluation s / run", "train instances/s"]), ""] + clock_lines(exp)
 
 
+def cpu_share(r: RunRecord) -> float | None:
+    """CPU seconds of the run's process over its wall time and torch threads (about 1
+    for a 1-thread run with a core to itself); None for records without the CPU clock."""
+    wall = (r.timings.finished or 0.0) - (r.timings.started or 0.0)
+    if r.timings.cpu_s is None or wall <= 0:
+        return None
+    return r.timings.cpu_s / (wall * ((r.environment or {}).get("torch_threads") or 1))
+
+
 def clock_lines(exp: Experiment) -> list[str]:
     finished = [r for g in exp.groups.values() for r in g.finished]
     clocked = [r for r in finished if r.timings.started is not None and r.timings.finished is not None]
@@ -70,17 +79,16 @@ def clock_lines(exp: Experiment) -> list[str]:
             f"{(wall - busy) / 60:.1f} min of it with none of these runs going (pauses); {len(processes)} "
             f"process(es) trained them, at most {at_once} at once, {', '.join(map(str, threads))} torch thread(s) "
             "each.")
+    asked = at_once * max(threads or [1])  # cores these runs asked for at most
     if len(loads):
-        own = at_once * max(threads or [1])
         text += (f" Machine load (1-minute average) at the runs' starts and ends: median {np.median(loads):.1f}, "
                  f"at most {loads.max():.1f}, on {', '.join(map(str, cores))} cores")
-        text += (f"; above the {own} these runs account for, so other work shared the machine and the times "
-                 "above are longer than on a quiet one." if np.median(loads) > own + 0.5 else ".")
-    if cores and at_once * max(threads or [1]) > max(cores):
+        text += (f"; above the {asked} these runs account for, so other work shared the machine and the times "
+                 "above are longer than on a quiet one." if np.median(loads) > asked + 0.5 else ".")
+    if cores and asked > max(cores):
         text += (f" At most {at_once} runs x {max(threads or [1])} thread(s) asked for more than the "
                  f"{max(cores)} cores: each of them ran slower than it would alone.")
-    shares = [r.timings.cpu_s / ((r.timings.finished - r.timings.started) * ((r.environment or {}).get("torch_threads") or 1))
-              for r in clocked if r.timings.cpu_s is not None and r.timings.finished > r.timings.started]
+    shares = [share for share in map(cpu_share, clocked) if share is not None]
     if shares:
         text += (f" CPU seconds of each run's process over its wall time and torch threads: median "
                  f"{100 * np.median(shares):.0f}%, lowest {100 * min(shares):.0f}% ({len(shares)} run(s); near 100% for "
