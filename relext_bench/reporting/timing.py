@@ -79,14 +79,15 @@ def clock_lines(exp: Experiment) -> list[str]:
             f"{(wall - busy) / 60:.1f} min of it with none of these runs going (pauses); {len(processes)} "
             f"process(es) trained them, at most {at_once} at once, {', '.join(map(str, threads))} torch thread(s) "
             "each.")
-    asked = at_once * max(threads or [1])  # cores these runs asked for at most
+    per_run = max(threads or [1])
+    asked = at_once * per_run  # cores these runs asked for at most
     if len(loads):
         text += (f" Machine load (1-minute average) at the runs' starts and ends: median {np.median(loads):.1f}, "
                  f"at most {loads.max():.1f}, on {', '.join(map(str, cores))} cores")
         text += (f"; above the {asked} these runs account for, so other work shared the machine and the times "
                  "above are longer than on a quiet one." if np.median(loads) > asked + 0.5 else ".")
     if cores and asked > max(cores):
-        text += (f" At most {at_once} runs x {max(threads or [1])} thread(s) asked for more than the "
+        text += (f" At most {at_once} runs x {per_run} thread(s) asked for more than the "
                  f"{max(cores)} cores: each of them ran slower than it would alone.")
     shares = [share for share in map(cpu_share, clocked) if share is not None]
     if shares:
