@@ -299,3 +299,21 @@ def test_reports_caption_their_figures():
     uses = "".join(p.read_text() for p in built)
     for kind in CAPTIONS:  # every figure a report embeds has its caption under it
         assert f"CAPTIONS['{kind}']" in uses
+
+
+def test_a_label_without_test_instances_has_no_f1_in_the_per_type_table():
+    from relext_bench.reporting.experiment import Experiment, Group
+    from relext_bench.reporting.sections import per_type_section
+
+    manifest = Manifest(kind="compare", corpus_spec="c", corpus={"name": "c"}, protocol="standard",
+                        metric="micro_f1", seeds=[1], partitions=["main"], roles=[RoleEntry("A", "a", "A", "k")],
+                        runs=[], train_config={}, corpus_stats={})
+    per_label = {"R(e1,e2)": {"p": 0.0, "r": 0.0, "f1": 0.0, "support": 0},
+                 "R(e2,e1)": {"p": 0.5, "r": 0.5, "f1": 0.5, "support": 4}}
+    run = RunRecord("finished", {}, "main", 1, test=Scores(0, 0, 0.5, 0, 0, 0, 0, per_label=per_label))
+    text = "\n".join(per_type_section(Experiment("compare", manifest, {("A", None): Group("A", "A", [run])}),
+                                      {"A": Group("A", "A", [run])}))
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| R(")}
+    assert rows == {"R(e1,e2)": ["0", "-"], "R(e2,e1)": ["4", "50.00"]}
+    assert "1 label(s) have no test instance" in text

@@ -229,13 +229,20 @@ def per_type_section(exp: Experiment, groups: dict[str, Group]) -> list[str]:
     labels = list(first[0].test.per_label)
     seed = first[0].seed
     rows = []
+    absent = 0
     for label in labels:
         support = sum(r.test.per_label[label]["support"] for r in first if r.seed == seed)
+        if support == 0:  # no test instance: F1 is undefined, not 0 (a prediction of it counts as a false positive)
+            absent += 1
+            rows.append([for_markdown(label), "0"] + ["-"] * len(roles))
+            continue
         rows.append([for_markdown(label), f"{support:,}"] + [
             pct(np.mean([r.test.per_label.get(label, {}).get("f1", np.nan) for r in groups[role].finished]))
             for role in roles])
+    note = (f" {absent} label(s) have no test instance: their F1 is undefined (`-`), and a prediction of one "
+            "counts as a false positive in the scores above." if absent else "")
     return ["## Per-type F1", "", "Test F1 per relation label in percent, mean over finished runs; "
-            "support: the label's test instances (summed over partitions).", "",
+            "support: the label's test instances (summed over partitions)." + note, "",
             table(rows, ["label", "support", *roles]), ""]
 
 
