@@ -11,6 +11,7 @@ from conftest import make_sentence, tiny_corpus
 from relext_bench.data.instances import builder_for
 from relext_bench.data.policy import POLICIES
 from relext_bench.models import ModelSpec, Sizes, build_model
+from relext_bench.models.registry import model_entry
 from relext_bench.training.batches import sentence_batches, to_batch
 
 CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none",
@@ -201,13 +202,17 @@ def test_recurrence_backward_is_the_gradient_of_its_forward():
         torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("name", ["att_bilstm", "att_bilstm:markers=true,position_dim=0"])
-def test_bilstm_encoders_have_the_same_gradients_without_dropout(name):
+@pytest.mark.parametrize("name", CONV_MODELS + ["att_bilstm:hidden=7", "att_bilstm:markers=true,position_dim=0,hidden=7"])
+def test_encoders_have_the_same_gradients_without_dropout(name):
     """In training, with no dropout to draw, the two encoders give the same loss and the
-    same gradient for every parameter (the backward pass of the shared one is its own)."""
+    same gradient for every parameter (the shared convolutions' products and the
+    BiLSTM's recurrence have backward passes of their own making)."""
     inst, index, sizes = batch_for("standard", lambda i: sentence_batches(i.sentence, 64, np.random.default_rng(0)))
-    spec = ModelSpec(name.partition(":")[0]).with_params(input_dropout=0.0, dropout=0.0, hidden=7, **dict(
-        p.split("=") for p in name.partition(":")[2].split(",") if p))
+    base_name, _, params = name.partition(":")
+    params = dict(p.split("=") for p in params.split(",") if p)
+    fields = dataclasses.fields(model_entry(base_name).config)
+    params.update({f.name: 0.0 for f in fields if f.name.endswith("dropout")})
+    spec = ModelSpec(base_name).with_params(**params)
     torch.manual_seed(0)
     dense = build_model(dataclasses.replace(spec, encoder="dense"), sizes).train()
     shared = build_model(spec, sizes).train()
@@ -220,4 +225,7 @@ def test_bilstm_encoders_have_the_same_gradients_without_dropout(name):
     for (name_, a), b in zip(dense.named_parameters(), shared.parameters()):
         if a.numel() == 0:  # position_dim=0: an empty table
             continue
-        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name_)
+        # Tolerance on the tensor's scale: under BatchNorm's batch statistics a bias's gradient
+        # is a near-cancelling sum, so single entries carry rounding of the whole tensor's size.
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5 + 1e-4 * a.grad.abs().max().item(), rtol=1e-4,
+                                   msg=name_)

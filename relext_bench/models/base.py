@@ -203,17 +203,42 @@ def shared_conv(x: SharedInput, conv: nn.Conv1d, word_dim: int, position_dim: in
     w = conv.weight  # [F, input_width, K]: channels word | pos1 | pos2 | tag
     dw, dp, k = word_dim, position_dim, w.shape[2]
     w_rows = torch.cat([w[:, :dw], w[:, dw + 2 * dp:]], dim=1)  # [F, C, K]
-    # The rows' convolution as one matrix product over every token of the batch's row
-    # groups (im2col): it parallelises better than a library convolution this small,
-    # and gives the [G, L, F] layout the op reads.
-    G, C, L = x.rows.shape
-    taps = nn.functional.pad(x.rows, ((k - 1) // 2, k // 2)).unfold(2, k, 1)  # [G, C, L, K]
-    taps = taps.permute(0, 2, 1, 3).reshape(G * L, C * k)
-    rows = torch.addmm(conv.bias, taps, w_rows.reshape(-1, C * k).t()).view(G, L, -1)  # [G, L, F]
+    rows = rows_conv(x.rows, w_rows, conv.bias)  # [G, L, F]
     t1 = torch.einsum("gpd,fdk->gkpf", x.pos1, w[:, dw:dw + dp])  # [Gt, K, P, F]
     t2 = torch.einsum("gpd,fdk->gkpf", x.pos2, w[:, dw + dp:dw + 2 * dp])
     return op(rows, batch["group"], batch["pos1"], batch["pos2"], t1.contiguous(), t2.contiguous(),
               batch["lengths"], cuts, (k - 1) // 2, activation, pool)
+
+
+def rows_conv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The 'same' convolution of every row group's channels [G, C, L] with w [F, C, K]:
+    [G, L, F], the layout the pair op reads, as matrix products over every token of
+    the batch at once (they parallelise better than a library convolution this small).
+
+    Two ways to the same sum, by the bank's width (measured side by side, whole
+    training steps on SanWen at one thread): with no more filters than twice the input
+    channels (ye2019's 64 of 250, the CNN's 150 of 200, PCNN's 230 of 200), the groups,
+    each padded, lie end to end as one [G * (L + K - 1), C] matrix and tap j's weights
+    multiply its rows from j on, one product per tap accumulated: row r of the sum is
+    the output at position r of that sequence (1.37x, 1.13x and 1.10x faster steps than
+    im2col, which copies every window and scatter-adds them back in the backward pass).
+    For a wider bank (CR-CNN's 1000 filters) those per-tap sums cost more than the
+    copies (0.9x), and one im2col product is kept."""
+    G, C, L = x.shape
+    f, _, k = w.shape
+    if f > 2 * C:
+        taps = nn.functional.pad(x, ((k - 1) // 2, k // 2)).unfold(2, k, 1)  # [G, C, L, K]
+        taps = taps.permute(0, 2, 1, 3).reshape(G * L, C * k)
+        return torch.addmm(bias, taps, w.reshape(f, C * k).t()).view(G, L, f)
+    tokens = x.transpose(1, 2)  # [G, L, C]
+    if k > 1:
+        tokens = nn.functional.pad(tokens, (0, 0, (k - 1) // 2, k // 2))  # [G, L + K - 1, C]
+    flat = tokens.reshape(-1, C)
+    m = flat.shape[0] - k + 1
+    out = torch.addmm(bias, flat[:m], w[:, :, 0].t())  # [G * (L + K - 1) - K + 1, F]
+    for j in range(1, k):
+        out = torch.addmm(out, flat[j:j + m], w[:, :, j].t())
+    return out.as_strided((G, L, f), ((L + k - 1) * f, f, 1)).contiguous()  # windows inside their group
 
 
 def config_from(cls, spec: Spec):
