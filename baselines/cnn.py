@@ -31,6 +31,7 @@ class CNNConfig(InputConfig):
     filters: int = 150
     dropout: float = 0.5
     hidden: int = 0  # a tanh layer of this width after pooling (Zeng et al. 2014: 100); 0: none
+    pool_tanh: bool = True  # tanh on the pooled convolutions (Zeng et al. 2014: none, the hidden layer's only)
 
 
 class CNN(RelationModel):
@@ -58,11 +59,14 @@ class CNN(RelationModel):
             h = torch.tanh(self.hidden(h))  # [B, hidden]
         return self.drop(h)
 
+    def act(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(h) if self.config.pool_tanh else h
+
     def encode(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         xt = x.transpose(1, 2)
-        return self.head([masked_max(torch.tanh(same_conv(xt, conv)).transpose(1, 2), batch["mask"])
+        return self.head([masked_max(self.act(same_conv(xt, conv)).transpose(1, 2), batch["mask"])
                           for conv in self.convs])
 
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # tanh after max pooling: the same value, since tanh is increasing.
-        return self.head([torch.tanh(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs])
+        return self.head([self.act(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs])

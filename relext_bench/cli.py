@@ -11,7 +11,13 @@ import sys
 import threading
 
 from relext_bench import commands
-from relext_bench.argtypes import at_least, finite_float, positive_float, report_name
+from relext_bench.argtypes import (
+    at_least,
+    finite_float,
+    non_negative_float,
+    positive_float,
+    report_name,
+)
 from relext_bench.data.policy import TAG_SCHEMES
 from relext_bench.errors import UserError
 from relext_bench.protocols import DEFAULT as DEFAULT_PROTOCOL
@@ -29,6 +35,7 @@ EMBEDDINGS_HELP = ("pretrained word vectors for the words they cover: a word2vec
 VOCABULARY_HELP = ("with --embeddings, the word table: the training words only (train, the default), or also "
                    "every other word of the corpus the vectors have, so that a word unseen in training keeps "
                    "its pretrained vector (pretrained)")
+WEIGHT_DECAY_HELP = "L2 penalty of the optimizer on every weight (default 0: none)"
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
 SCHEDULER_HELP = ("run on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N to start one "
@@ -95,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
     p.add_argument("--batch-size", type=at_least(1), default=256)
     p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--weight-decay", type=non_negative_float, default=0.0, help=WEIGHT_DECAY_HELP)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     p.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     p.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
@@ -112,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=at_least(1), default=None, help=THREADS_HELP + ", shared by the workers")
     run.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     run.add_argument("--lr", type=positive_float, default=1e-3)
+    run.add_argument("--weight-decay", type=non_negative_float, default=0.0, help=WEIGHT_DECAY_HELP)
     run.add_argument("--batch-size", type=at_least(1), default=256)
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)

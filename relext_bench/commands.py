@@ -130,7 +130,7 @@ def train(args) -> int:
     spec = train_spec(args)
     check_buildable(spec, args.model)
     cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
-                      optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
+                      weight_decay=args.weight_decay, optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
                       patience=args.patience, min_steps=args.min_steps, device=args.device,
                       embeddings=args.embeddings, vocabulary=args.vocabulary)
     check_writable(args.out)
@@ -222,8 +222,8 @@ def train_config(args):
     if not getattr(args, "scheduler", None):  # a device this machine lacks: refused before any run
         resolve_device(args.device)
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
-                       optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size,
-                       patience=args.patience, min_steps=args.min_steps, device=args.device,
+                       optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+                       batch_size=args.batch_size, patience=args.patience, min_steps=args.min_steps, device=args.device,
                        embeddings=args.embeddings, vocabulary=args.vocabulary)
 
 

@@ -50,6 +50,8 @@ def test_build_ext_reports_where(capsys):
     (["tune", "--model", "cnn", "--timeout", "nan"], "argument --timeout: nan is not a finite number above 0"),
     (["train", "--model", "cnn", "--batch-size", "0"], "argument --batch-size: 0 is less than 1"),
     (["train", "--model", "cnn", "--lr", "-1"], "argument --lr: -1 is not a finite number above 0"),
+    (["train", "--model", "cnn", "--weight-decay", "-1"], "argument --weight-decay: -1 is less than 0"),
+    (["compare", "--weight-decay", "nan"], "argument --weight-decay: nan is not a finite number"),
     (["train", "--model", "cnn", "--threshold", "inf"], "argument --threshold: inf is not a finite number"),
     (["train", "--model", "cnn", "--seeds", "x"], "unrecognized arguments"),
     (["bench-train", "--model", "cnn", "--batches", "1"], "argument --batches: 1 is less than 2"),

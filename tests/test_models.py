@@ -290,6 +290,24 @@ def test_zeng_2014_s_cnn_has_its_hidden_layer():
     assert model.hidden.in_features == 200 and model.classifier.in_features == 100
 
 
+def test_zeng_2014_s_convolution_is_linear_before_its_hidden_layer():
+    """`pool_tanh=false`: features tanh(W max_t conv), without the tanh on the pooled
+    convolutions that the multi-width CNN applies."""
+    from relext_bench.models.spec import parse_model
+
+    spec = "cnn:widths=3,filters=6,hidden=4,word_dim=5,position_dim=2,dropout=0.0"
+    sizes = Sizes(words=8, positions=5, tags=3, labels=3)
+    torch.manual_seed(0)
+    zeng, ours = build_model(parse_model(spec + ",pool_tanh=false"), sizes), build_model(parse_model(spec), sizes)
+    ours.load_state_dict(zeng.state_dict())
+    x = torch.randn(2, 7, zeng.input_width) * 3
+    batch = {"mask": torch.ones(2, 7, dtype=torch.bool)}
+    pooled = torch.nn.functional.conv1d(x.transpose(1, 2), zeng.convs[0].weight, zeng.convs[0].bias, padding=1).amax(-1)
+    zeng.eval(), ours.eval()
+    torch.testing.assert_close(zeng.encode(x, batch), torch.tanh(zeng.hidden(pooled)))
+    torch.testing.assert_close(ours.encode(x, batch), torch.tanh(ours.hidden(torch.tanh(pooled))))
+
+
 def test_ranking_with_other_as_a_class():
     """dos Santos et al.'s alternative to omitting Other: one more class vector, the
     ranking loss over all C + 1 scores (Other the class 0), prediction by argmax."""

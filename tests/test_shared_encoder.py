@@ -15,7 +15,8 @@ from relext_bench.models.registry import model_entry
 from relext_bench.training.batches import sentence_batches, to_batch
 
 CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none",
-               "cnn:widths=3,filters=20,hidden=7,position_dim=5", "cr_cnn:position_dim=0"]
+               "cnn:widths=3,filters=20,hidden=7,position_dim=5", "cnn:widths=3,filters=20,hidden=7,pool_tanh=false",
+               "cr_cnn:position_dim=0"]
 # The BiLSTM's shared encoder projects each sentence's input once (its recurrence runs per pair).
 LSTM_MODELS = ["att_bilstm", "att_bilstm:markers=true,position_dim=0", "att_bilstm:markers=true,hidden=9"]
 LENGTHS = [1, 2, 3, 7, 16, 17, 40, 129, 300]
