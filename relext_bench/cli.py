@@ -35,6 +35,7 @@ EMBEDDINGS_HELP = ("pretrained word vectors for the words they cover: a word2vec
 VOCABULARY_HELP = ("with --embeddings, the word table: the training words only (train, the default), or also "
                    "every other word of the corpus the vectors have, so that a word unseen in training keeps "
                    "its pretrained vector (pretrained)")
+BATCH_HELP = "training instances per optimizer step (default 256; at least 2: a batch of one takes no step)"
 WEIGHT_DECAY_HELP = "L2 penalty of the optimizer on every weight (default 0: none)"
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=list(PROTOCOLS))
     p.add_argument("--fold", type=at_least(1), default=None, help="1..5 under the paper protocol")
     p.add_argument("--max-epochs", type=at_least(1), default=MAX_EPOCHS)
-    p.add_argument("--batch-size", type=at_least(1), default=256)
+    p.add_argument("--batch-size", type=at_least(2), default=256, help=BATCH_HELP)
     p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--weight-decay", type=non_negative_float, default=0.0, help=WEIGHT_DECAY_HELP)
     p.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam", "adadelta", "sgd"])
     run.add_argument("--lr", type=positive_float, default=1e-3)
     run.add_argument("--weight-decay", type=non_negative_float, default=0.0, help=WEIGHT_DECAY_HELP)
-    run.add_argument("--batch-size", type=at_least(1), default=256)
+    run.add_argument("--batch-size", type=at_least(2), default=256, help=BATCH_HELP)
     run.add_argument("--early-stopping", default="dev_metric", choices=["dev_metric", "dev_loss"])
     run.add_argument("--patience", type=at_least(0), default=PATIENCE, help=PATIENCE_HELP)
     run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)

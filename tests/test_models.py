@@ -100,6 +100,13 @@ def test_nan_loss_is_a_recorded_failure():
     assert record["status"] == "failed" and "loss became" in record["failure"]
 
 
+def test_a_batch_of_one_is_refused_rather_than_never_trained():
+    from relext_bench.errors import UserError
+
+    with pytest.raises(UserError, match="batches of at least 2"):
+        tiny_run(ModelSpec("cnn"), cfg=TrainConfig(max_epochs=1, batch_size=1, progress=False))
+
+
 @pytest.mark.parametrize("criterion", ["dev_loss", "dev_metric"])
 def test_early_stopping_restores_best_and_stops(criterion):
     cfg = TrainConfig(max_epochs=30, patience=1, min_steps=0, progress=False, lr=3e-3, early_stopping=criterion)

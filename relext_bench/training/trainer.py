@@ -267,6 +267,8 @@ def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, m
                 device: torch.device, seed: int, fit: Fit, on_epoch=None) -> Fit:
     """Trains until `stopping.Stopper` says so, keeping the best epoch's weights; fills
     `fit` as it goes (so a failure still has its curve) and returns it."""
+    if cfg.batch_size < 2:  # every batch of one is skipped below: nothing would be learned
+        raise UserError(f"batch size {cfg.batch_size}: training takes batches of at least 2 instances")
     np_rng = np.random.default_rng(seed)
     optim = make_optimizer(cfg, model.parameters())
     stopper = Stopper(cfg.patience, cfg.min_steps)
