@@ -4,7 +4,8 @@ Memory Networks for Relation Classification".
 A bidirectional LSTM over the embedded tokens; the two directions are summed
 (H = forward + backward, as in the paper); word-level attention
 alpha = softmax(w^T tanh(H)) over the valid tokens; r = H alpha; h* = tanh(r);
-dropout 0.5; a linear layer; softmax cross-entropy.
+dropout 0.5; a linear layer; softmax cross-entropy. `lstm_dropout` adds the paper's dropout
+on the BiLSTM's outputs (0.3 there; default 0: none).
 
 Deviations: the input carries the shared position (and tag) embeddings where the paper
 marks the mentions with position indicators in the text; embeddings trained from random
@@ -47,6 +48,7 @@ class AttBiLSTMConfig(InputConfig):
     input_dropout: float = 0.3
     hidden: int = 100
     dropout: float = 0.5
+    lstm_dropout: float = 0.0  # on the BiLSTM's outputs, before the attention (Zhou et al. 2016: 0.3)
     markers: bool = False  # position indicators: a learned vector before and after each mention
 
 
@@ -66,6 +68,7 @@ class AttBiLSTM(RelationModel):
         self.lstm = nn.LSTM(input_width, c.hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(c.hidden, 1, bias=False)
         self.drop = nn.Dropout(c.dropout)
+        self.lstm_drop = nn.Dropout(c.lstm_dropout)
         self.marker_vectors = None
         if c.markers:  # <e1>, </e1>, <e2>, </e2>
             self.marker_vectors = nn.Parameter(torch.empty(4, input_width).uniform_(-0.05, 0.05))
@@ -84,6 +87,8 @@ class AttBiLSTM(RelationModel):
 
     def attend(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Word-level attention over the valid tokens of h [B, L, H]: features [B, H]."""
+        if self.config.lstm_dropout:  # only when asked: a zero-rate mask would still draw random numbers
+            h = self.lstm_drop(h)
         mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None]
         logits = self.attention(torch.tanh(h)).squeeze(-1).masked_fill(~mask, float("-inf"))
         alpha = torch.softmax(logits, dim=1)

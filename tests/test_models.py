@@ -289,6 +289,26 @@ def test_att_bilstm_markers_stand_at_the_mentions_edges(e1, e2, expected):
     assert seen == expected and lengths.tolist() == [9] and (out[0, 9] == 0).all()
 
 
+def test_att_bilstm_s_lstm_dropout_acts_on_its_outputs_in_training_only():
+    from relext_bench.models.spec import parse_model
+
+    def attention_input(spec: str, train: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = build_model(parse_model(spec), Sizes(words=8, positions=5, tags=3, labels=3)).train(train)
+        seen = []
+        model.attention.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+        x = torch.randn(2, 6, model.input_width)
+        model.encode(x, {"lengths": torch.tensor([6, 4]), "mask": torch.ones(2, 6, dtype=torch.bool)})
+        return torch.atanh(seen[0])  # the attention reads tanh(h)
+
+    plain, zhou = "att_bilstm:word_dim=4,dropout=0.0,input_dropout=0.0", "att_bilstm:word_dim=4,dropout=0.0,input_dropout=0.0,lstm_dropout=0.5"
+    h, dropped = attention_input(plain, True), attention_input(zhou, True)
+    zeroed = dropped == 0
+    assert 0.3 < zeroed.float().mean() < 0.7  # about half of h's units
+    torch.testing.assert_close(dropped[~zeroed], 2 * h[~zeroed], rtol=1e-4, atol=1e-5)  # the rest scaled by 1 / (1 - p)
+    torch.testing.assert_close(attention_input(zhou, False), attention_input(plain, False))
+
+
 def test_zeng_2014_s_cnn_has_its_hidden_layer():
     from relext_bench.models.spec import parse_model
 

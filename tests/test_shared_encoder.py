@@ -18,7 +18,8 @@ CONV_MODELS = ["ye2019", "cnn", "pcnn", "cr_cnn", "ye2019:pooling=max,norm=none"
                "cnn:widths=3,filters=20,hidden=7,position_dim=5", "cnn:widths=3,filters=20,hidden=7,pool_tanh=false",
                "cr_cnn:position_dim=0"]
 # The BiLSTM's shared encoder projects each sentence's input once (its recurrence runs per pair).
-LSTM_MODELS = ["att_bilstm", "att_bilstm:markers=true,position_dim=0", "att_bilstm:markers=true,hidden=9"]
+LSTM_MODELS = ["att_bilstm", "att_bilstm:markers=true,position_dim=0", "att_bilstm:markers=true,hidden=9",
+               "att_bilstm:lstm_dropout=0.3"]
 LENGTHS = [1, 2, 3, 7, 16, 17, 40, 129, 300]
 
 
