@@ -112,7 +112,7 @@ def train(args) -> int:
     from relext_bench.models.spec import check_buildable
     from relext_bench.protocols import get_protocol
     from relext_bench.semeval import write_answers
-    from relext_bench.training.trainer import TrainConfig, train_run
+    from relext_bench.training.trainer import train_run
 
     protocol = get_protocol(args.protocol)
     if not args.corpus:
@@ -129,10 +129,7 @@ def train(args) -> int:
         partition = partitions[0]
     spec = train_spec(args)
     check_buildable(spec, args.model)
-    cfg = TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
-                      weight_decay=args.weight_decay, optimizer=args.optimizer, threads=args.threads, early_stopping=args.early_stopping,
-                      patience=args.patience, min_steps=args.min_steps, device=args.device,
-                      embeddings=args.embeddings, vocabulary=args.vocabulary)
+    cfg = train_config(args)
     check_writable(args.out)
     # Named by the full run key (corpus digest, protocol, model, partition, seed, training
     # settings), as the experiments' store keys its runs: two different runs never share a file.

@@ -233,9 +233,11 @@ def test_train_records_of_different_runs_never_overwrite_each_other(tmp_path, ca
     assert main(["train", "--format", "dygie", "--path", str(a), *common]) == 0
     assert main(["train", "--format", "dygie", "--path", str(b), "--lr", "0.01", *common]) == 0
     assert main(["train", "--format", "dygie", "--path", str(a), "--lr", "0.01", *common]) == 0
+    assert main(["train", "--format", "dygie", "--path", str(a), "--lr", "0.01", "--weight-decay", "0.001", *common]) == 0
     records = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    assert len(records) == 3 and len({r["key"] for r in records}) == 3
-    assert len({(r["corpus"]["digest"], r["train_config"]["lr"]) for r in records}) == 3
+    assert len(records) == 4 and len({r["key"] for r in records}) == 4
+    assert len({(r["corpus"]["digest"], r["train_config"]["lr"], r["train_config"]["weight_decay"])
+                for r in records}) == 4
     assert len({r["corpus"]["digest"] for r in records}) == 2
 
 
