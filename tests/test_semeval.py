@@ -246,6 +246,9 @@ def test_a_variant_run_beside_the_grid_enters_its_report_and_only_the_grid_s_rep
               "--min-steps", "0", "--out", str(out), "--reports", str(reports)]
     assert main([*common, "--name", "grid"]) == 0
     assert main([*common, "--name", "faster", "--lr", "0.01", "--batch-size", "128", "--weight-decay", "0.0001"]) == 0
+    settings = {name: next(line for line in (reports / f"{name}.md").read_text().splitlines()
+                           if line.startswith("Training: ")) for name in ("grid", "faster")}
+    assert "weight_decay 0.0001" in settings["faster"] and "weight_decay" not in settings["grid"]
     shutil.rmtree(reports)
     capsys.readouterr()
     assert main(["report", str(out), "--name", "grid", "--reports", str(reports)]) == 0

@@ -86,6 +86,8 @@ def settings_section(exp: Experiment) -> list[str]:
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "
              f"{', '.join(map(str, m.seeds))}, {m.workers} worker process(es).", "",
              "Training: " + ", ".join(f"{k} {cfg[k]}" for k in keep if k in cfg) + ".", ""]
+    if cfg.get("weight_decay"):  # named only when set: reports of runs without it read as before
+        lines[-2] = lines[-2][:-1] + f", weight_decay {cfg['weight_decay']}."
     lines += vectors_line(exp)
     params = defaultdict(set)
     for g in exp.groups.values():
