@@ -68,5 +68,5 @@ class CNN(RelationModel):
                           for conv in self.convs])
 
     def encode_shared(self, x, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        # tanh after max pooling: the same value, since tanh is increasing.
+        # The activation after max pooling: the same value, since tanh (or none) is increasing.
         return self.head([self.act(self.pair_conv(x, conv, batch, "none", "max")) for conv in self.convs])

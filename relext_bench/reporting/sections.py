@@ -81,13 +81,13 @@ def settings_section(exp: Experiment) -> list[str]:
     m = exp.manifest
     cfg = m.train_config
     keep = ["optimizer", "lr", "batch_size", "max_epochs", "early_stopping", "patience", "min_steps", "grad_clip", "threads"]
+    if cfg.get("weight_decay"):  # named only when set: reports of runs without it read as before
+        keep.append("weight_decay")
     lines = ["## Settings", "",
              f"Corpus {code(m.corpus_spec)} ({m.corpus['language']}), protocol `{m.protocol}` "
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "
              f"{', '.join(map(str, m.seeds))}, {m.workers} worker process(es).", "",
              "Training: " + ", ".join(f"{k} {cfg[k]}" for k in keep if k in cfg) + ".", ""]
-    if cfg.get("weight_decay"):  # named only when set: reports of runs without it read as before
-        lines[-2] = lines[-2][:-1] + f", weight_decay {cfg['weight_decay']}."
     lines += vectors_line(exp)
     params = defaultdict(set)
     for g in exp.groups.values():
