@@ -37,6 +37,10 @@ VOCABULARY_HELP = ("with --embeddings, the word table: the training words only (
                    "its pretrained vector (pretrained)")
 BATCH_HELP = "training instances per optimizer step (default 256; at least 2: a batch of one takes no step)"
 WEIGHT_DECAY_HELP = "L2 penalty of the optimizer on every weight (default 0: none)"
+REFIT_HELP = ("after early stopping has chosen the epoch count on the dev set, train a fresh model (same seed) "
+              "on train + dev for that many epochs and score it on test, as papers that train on all their "
+              "labelled data do; the record keeps the early-stopped model's scores too (needs a test set "
+              "apart from dev)")
 PATIENCE_HELP = f"epochs without improvement before a run stops (default {PATIENCE})"
 MIN_STEPS_HELP = f"optimizer steps a run trains at least before it may stop early (default {MIN_STEPS})"
 SCHEDULER_HELP = ("run on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N to start one "
@@ -112,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
     p.add_argument("--vocabulary", default="train", choices=["train", "pretrained"], help=VOCABULARY_HELP)
+    p.add_argument("--refit", action="store_true", help=REFIT_HELP)
     p.add_argument("--out", default="results")
     p.set_defaults(func=commands.train)
 
@@ -128,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-steps", type=at_least(0), default=MIN_STEPS, help=MIN_STEPS_HELP)
     run.add_argument("--embeddings", default=None, metavar="FILE|NAME", help=EMBEDDINGS_HELP)
     run.add_argument("--vocabulary", default="train", choices=["train", "pretrained"], help=VOCABULARY_HELP)
+    run.add_argument("--refit", action="store_true", help=REFIT_HELP + "; not with tune")
     run.add_argument("--device", default="auto", help=DEVICE_HELP + "; with several GPUs, --workers N "
                                                                      "spreads the runs over them")
     run.add_argument("--out", default=None, help="results directory (default: results/CORPUS-PROTOCOL); "

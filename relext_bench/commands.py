@@ -221,7 +221,7 @@ def train_config(args):
     return TrainConfig(max_epochs=args.max_epochs, threads=args.threads, early_stopping=args.early_stopping,
                        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
                        batch_size=args.batch_size, patience=args.patience, min_steps=args.min_steps, device=args.device,
-                       embeddings=args.embeddings, vocabulary=args.vocabulary)
+                       embeddings=args.embeddings, vocabulary=args.vocabulary, refit=args.refit)
 
 
 def experiment_options(args):
@@ -333,6 +333,9 @@ def tune(args) -> int:
     from relext_bench.files import read_record
     from relext_bench.reporting.tuning import write_report
 
+    if args.refit:
+        raise UserError("tune --refit: a study scores its trials on the dev set, which a refit trains on; "
+                        "refit the chosen configuration with compare --refit")
     default_out(args)
     summary = tune(args.corpus, args.protocol, args.model, args.trials, args.timeout, args.storage, args.out,
                    train_config(args), seed=args.seed)

@@ -149,6 +149,7 @@ class RunRecord:
     dev: Scores | None = None
     test: Scores | None = None
     predictions: dict | None = None  # test_gold, test_pred: pack_labels
+    refit: dict | None = None  # TrainConfig.refit: the model retrained on train + dev (trainer.refit)
     environment: dict | None = None
     failure: str | None = None
     traceback: str | None = None

@@ -72,6 +72,7 @@ def test_numbers_are_range_checked_by_the_parser(capsys, argv, message):
     (["sweep", "--ratios", "0,all"], "--ratios: 0 is not a finite number above 0"),
     (["compare", "--models", ","], "--models ',' names no model"),
     (["compare", "--models", "cnn,,cnn"], "--models lists the same model twice: 'cnn' and 'cnn'"),
+    (["tune", "--model", "cnn", "--refit"], "tune --refit: a study scores its trials on the dev set"),
     (["sweep", "--models", "cnn:tags=none,cnn:tags=none"], "lists the same model twice"),
 ])
 def test_ratio_and_model_lists_are_checked(capsys, argv, message):

@@ -2,6 +2,7 @@
 import json
 import os
 from dataclasses import replace
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -105,6 +106,38 @@ def test_a_batch_of_one_is_refused_rather_than_never_trained():
 
     with pytest.raises(UserError, match="batches of at least 2"):
         tiny_run(ModelSpec("cnn"), cfg=TrainConfig(max_epochs=1, batch_size=1, progress=False))
+
+
+def test_a_refit_trains_on_train_and_dev_for_the_chosen_epochs_and_is_the_model_scored():
+    from dataclasses import asdict
+
+    from relext_bench.errors import UserError
+    from relext_bench.experiments.runner import settings
+
+    cfg = TrainConfig(max_epochs=4, patience=1, min_steps=0, batch_size=128, progress=False, lr=3e-3)
+    plain = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=cfg)
+    record = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=replace(cfg, refit=True))
+    refit, counts = record["refit"], record["instances"]
+    # Early stopping ran as without --refit: it chose the epochs and its dev scores stand.
+    assert record["curve"] == [c | {"train_seconds": ANY, "train_instances_per_s": ANY} for c in plain["curve"]]
+    assert record["dev"] == plain["dev"] and refit["epochs"] == plain["best_epoch"] == record["best_epoch"]
+    assert refit["selected_test"]["micro_f1"] == plain["test"]["micro_f1"]
+    # The refit saw train + dev, for exactly that many epochs: more steps per epoch than on train alone.
+    assert refit["instances"] == counts["train"] + counts["dev"] and len(refit["curve"]) == refit["epochs"]
+    assert refit["steps"] / refit["epochs"] > plain["curve"][0]["steps"]
+    # Its predictions are the ones scored on test.
+    gold, pred = (unpack_labels(record["predictions"][k]) for k in ("test_gold", "test_pred"))
+    assert record["test"]["micro_f1"] == pytest.approx(evaluate_micro(gold, pred, record["labels"]))
+    assert "refit" not in settings(cfg, None) and settings(replace(cfg, refit=True), None)["refit"] is True
+    assert asdict(TrainConfig())["refit"] is False
+    with pytest.raises(UserError, match="refit needs a test set of its own"):
+        tiny_run(ModelSpec("cnn"), protocol="paper", cfg=replace(cfg, refit=True))
+
+
+def evaluate_micro(gold, pred, labels) -> float:
+    from relext_bench.metrics import evaluate
+
+    return evaluate(gold, pred, labels)["micro_f1"]
 
 
 @pytest.mark.parametrize("criterion", ["dev_loss", "dev_metric"])

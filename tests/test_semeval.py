@@ -246,9 +246,12 @@ def test_a_variant_run_beside_the_grid_enters_its_report_and_only_the_grid_s_rep
               "--min-steps", "0", "--out", str(out), "--reports", str(reports)]
     assert main([*common, "--name", "grid"]) == 0
     assert main([*common, "--name", "faster", "--lr", "0.01", "--batch-size", "128", "--weight-decay", "0.0001"]) == 0
+    assert main([*common, "--name", "refit", "--refit"]) == 0
     settings = {name: next(line for line in (reports / f"{name}.md").read_text().splitlines()
                            if line.startswith("Training: ")) for name in ("grid", "faster")}
     assert "weight_decay 0.0001" in settings["faster"] and "weight_decay" not in settings["grid"]
+    assert "retrained on train + dev" in (reports / "refit.md").read_text()
+    assert "retrained on train + dev" not in (reports / "grid.md").read_text()
     shutil.rmtree(reports)
     capsys.readouterr()
     assert main(["report", str(out), "--name", "grid", "--reports", str(reports)]) == 0
@@ -257,6 +260,8 @@ def test_a_variant_run_beside_the_grid_enters_its_report_and_only_the_grid_s_rep
     row = next(line for line in text.split("### Where the gaps come from")[1].splitlines()
                if line.startswith(f"| {SEMEVAL[0][0]}"))
     assert all(f"{setting}," in row or f"{setting} |" in row for setting in ("lr 0.01", "batch_size 128", "weight_decay 0.0001"))
+    cells = [[c.strip() for c in line.split("|")] for line in text.splitlines() if line.startswith(f"| {SEMEVAL[0][0]}")]
+    assert any("refit on train + dev" in row for row in cells)
     assert main(["report", str(out), "--name", "nothing", "--reports", str(reports)]) == 2
     assert "no experiment named 'nothing'" in capsys.readouterr().err
 

@@ -58,8 +58,11 @@ class Job:
 
 def settings(cfg: TrainConfig, neg_ratio: float | None) -> dict:
     """What a run's key holds of its training settings: pretrained embeddings by their
-    file's content, not its path (and not at all without them: keys stay as they were)."""
+    file's content, not its path (and not at all without them: keys stay as they were);
+    `refit` only when set, for the same reason."""
     keyed = {k: v for k, v in asdict(cfg).items() if k not in UNKEYED} | {"neg_ratio": neg_ratio}
+    if not keyed["refit"]:
+        del keyed["refit"]
     path, vocabulary = keyed.pop("embeddings"), keyed.pop("vocabulary")
     if path:
         keyed["embeddings_sha256"] = embeddings.digest(path)

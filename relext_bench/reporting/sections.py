@@ -88,6 +88,9 @@ def settings_section(exp: Experiment) -> list[str]:
              f"({', '.join(m.partitions)}), headline metric `{m.metric}` on the test data, seeds "
              f"{', '.join(map(str, m.seeds))}, {m.workers} worker process(es).", "",
              "Training: " + ", ".join(f"{k} {cfg[k]}" for k in keep if k in cfg) + ".", ""]
+    if cfg.get("refit"):
+        lines += ["Refit (`--refit`): the test scores are those of a model retrained on train + dev for the "
+                  "epoch count early stopping chose on dev; the dev scores are the early-stopped model's.", ""]
     lines += vectors_line(exp)
     params = defaultdict(set)
     for g in exp.groups.values():

@@ -90,7 +90,12 @@ def changed_settings(record: RunRecord, grid: dict) -> str:
     for name, before in SETTINGS.items():
         mine, theirs = cfg.get(name, before), grid.get(name, before)
         if mine != theirs:
-            changed.append("no pretrained vectors" if name == "embeddings" and mine is None else f"{name} {mine}")
+            if name == "embeddings" and mine is None:
+                changed.append("no pretrained vectors")
+            elif name == "refit":
+                changed.append("refit on train + dev" if mine else "no refit")
+            else:
+                changed.append(f"{name} {mine}")
     return ", ".join(changed)
 
 

@@ -5,6 +5,12 @@ thread count a run is bit-reproducible. Early stopping restores the best weights
 the dev metric or, as the paper's script does, on validation loss with patience 2.
 When a run stops is `stopping.Stopper`'s rule (patience after a minimum of optimizer steps).
 A NaN or infinite loss ends the run as a recorded failure.
+
+With `refit` the early-stopped model only chooses the epoch count: a fresh model (same
+seed) then trains on train + dev for that many epochs, as papers that train on all their
+labelled data do (SemEval-2010 Task 8 has no official dev set), and it is the one scored
+on test. The record keeps the early-stopped model's dev scores, its test scores under
+`refit.selected_test`, and the refit's instances, steps and time.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -56,6 +62,7 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N or auto (CUDA when available); not part of a run's key
     embeddings: str | None = None  # word2vec text file or named source (data/embeddings.py), keyed by content
     vocabulary: str = "train"  # with embeddings: "train" (its words) or "pretrained" (+ the corpus's covered words)
+    refit: bool = False  # score a model retrained on train + dev for the early-stopped run's best epoch count
 
 
 class TrainingFailed(Exception):
@@ -189,6 +196,9 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     (`steps`: optimizer steps so far); an exception it raises (a tuner's pruning
     signal) ends the run and propagates."""
     spec = spec.resolved()
+    if cfg.refit and partition.test is partition.dev:
+        raise UserError(f"{corpus.name} {partition.name}: --refit trains on the dev data, but this protocol "
+                        "scores on the dev data too; refit needs a test set of its own")
     started, load, cpu = time.time(), load_average(), time.process_time()
     torch.set_num_threads(cfg.threads or default_threads())  # default: the cores not busy elsewhere
     torch_device = resolve_device(device or cfg.device)
@@ -246,10 +256,51 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     record.status, record.curve, record.epochs, record.best_epoch = "finished", fit.curve, len(fit.curve), fit.best_epoch
     record.dev = scores(dev.labels, dev_pred, builder.labels, corpus.name)
     record.test = scores(test.labels, test_pred, builder.labels, corpus.name)
+    if cfg.refit:
+        try:
+            test, test_pred = refit(record, corpus, protocol, spec, partition, seed, cfg, neg_ratio, torch_device)
+        except TrainingFailed as e:
+            record.status, record.failure = "failed", f"refit on train + dev: {e}"
+            return clock_out(record, torch_device, cpu)
     record.predictions = {"test_gold": pack_labels(test.labels), "test_pred": pack_labels(test_pred)}
     if corpus.name in OFFICIAL:  # its official scorer reads answers by the task's sentence IDs
         record.predictions["test_ids"] = [test.sentence_ids[i] for i in test.sentence]
     return clock_out(record, torch_device, cpu)
+
+
+def refit(record: RunRecord, corpus: Corpus, protocol: Protocol, spec: ModelSpec, partition: Partition,
+          seed: int, cfg: TrainConfig, neg_ratio: float | None, device) -> tuple[InstanceSet, np.ndarray]:
+    """Trains a fresh model on train + dev (its word table from both) for the early-stopped
+    run's best epoch count, keeps its last weights and scores it on test: `record.test`
+    becomes its scores, the early-stopped model's move to `record.refit`. Returns the test
+    instances and their predictions."""
+    sentences = [s for d in (*partition.train, *partition.dev) for s in d.sentences]
+    t0 = time.perf_counter()
+    run = resolve(corpus, protocol, spec, sentences,
+                  extra_words=embeddings.table_words(cfg.embeddings, cfg.vocabulary, corpus))
+    if run.builder.labels != record.labels:
+        raise UserError(f"{corpus.name} {partition.name}: train + dev have other labels than train; cannot refit")
+    train = run.builder.build(sentences)
+    if neg_ratio is not None:
+        train = subsample_negatives(train, neg_ratio, seed)
+    test = run.builder.build([s for d in partition.test for s in d.sentences])
+    torch.manual_seed(seed)
+    model = run.model().to(device)
+    if cfg.embeddings:
+        load_embeddings(model, cfg.embeddings, run.builder.words, run.builder.words.counted)
+    t1 = time.perf_counter()
+    fit = Fit([])
+    try:
+        train_model(model, train, None, replace(cfg, max_epochs=record.best_epoch), protocol.metric,
+                    run.builder.labels, device, seed, fit)
+    finally:
+        selected = {k: v for k, v in asdict(record.test).items() if isinstance(v, float)}
+        record.refit = {"epochs": record.best_epoch, "instances": len(train), "words": len(run.builder.words),
+                        "steps": fit.steps, "curve": fit.curve, "build_s": t1 - t0,
+                        "train_s": time.perf_counter() - t1, "selected_test": selected}
+    test_pred, _ = predict(model, test, cfg, device)
+    record.test = scores(test.labels, test_pred, run.builder.labels, corpus.name)
+    return test, test_pred
 
 
 def clock_out(record: RunRecord, device: torch.device, cpu_started: float) -> dict:
@@ -266,7 +317,8 @@ def clock_out(record: RunRecord, device: torch.device, cpu_started: float) -> di
 def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, metric: str, labels: list[str],
                 device: torch.device, seed: int, fit: Fit, on_epoch=None) -> Fit:
     """Trains until `stopping.Stopper` says so, keeping the best epoch's weights; fills
-    `fit` as it goes (so a failure still has its curve) and returns it."""
+    `fit` as it goes (so a failure still has its curve) and returns it. Without a dev set
+    (`dev` None: a refit) it trains `cfg.max_epochs` epochs and keeps the last weights."""
     if cfg.batch_size < 2:  # every batch of one is skipped below: nothing would be learned
         raise UserError(f"batch size {cfg.batch_size}: training takes batches of at least 2 instances")
     np_rng = np.random.default_rng(seed)
@@ -293,6 +345,10 @@ def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, m
                 total += value * len(index)
                 seen += len(index)
             train_s = time.perf_counter() - te
+            if dev is None:
+                fit.curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "steps": fit.steps,
+                                  "train_seconds": train_s})
+                continue
             dev_pred, dev_loss = predict(model, dev, cfg, device)
             dev_metric = evaluate(dev.labels, dev_pred, labels)[metric]
             fit.curve.append({"epoch": epoch, "train_loss": total / max(seen, 1), "dev_loss": dev_loss,
