@@ -368,6 +368,35 @@ def test_zeng_2014_s_convolution_is_linear_before_its_hidden_layer():
     torch.testing.assert_close(ours.encode(x, batch), torch.tanh(ours.hidden(torch.tanh(pooled))))
 
 
+def test_cr_cnn_between_the_nominals_reads_as_if_the_input_were_cropped_to_them():
+    """`span=between`: the features of a sentence equal those of the same model on the
+    words from the first nominal to the second alone; outside them nothing counts."""
+    from relext_bench.errors import UserError
+    from relext_bench.models.spec import parse_model
+
+    spec = "cr_cnn:filters=6,word_dim=5,position_dim=2,encoder=dense"
+    sizes = Sizes(words=8, positions=5, tags=3, labels=3)
+    torch.manual_seed(0)
+    between, whole = build_model(parse_model(spec + ",span=between"), sizes), build_model(parse_model(spec), sizes)
+    whole.load_state_dict(between.state_dict())
+    between.eval(), whole.eval()
+    x = torch.randn(2, 9, between.input_width)
+    batch = {"mask": torch.tensor([[True] * 9, [True] * 7 + [False] * 2]),
+             "e1": torch.tensor([[2, 3], [5, 7]]), "e2": torch.tensor([[6, 7], [1, 2]])}  # the second pair reversed
+    got = between.encode(x, batch)
+    for i, (a, b) in enumerate([(2, 7), (1, 7)]):
+        cropped = {"mask": torch.ones(1, b - a, dtype=torch.bool)}
+        torch.testing.assert_close(got[i:i + 1], whole.encode(x[i:i + 1, a:b], cropped))
+    changed = x.clone()
+    changed[0, :2], changed[0, 7:] = 9.0, -9.0  # words outside the span
+    torch.testing.assert_close(between.encode(changed, batch)[0], got[0])
+    assert not torch.allclose(whole.encode(changed, batch)[0], whole.encode(x, batch)[0])
+    with pytest.raises(UserError, match="add encoder=dense"):
+        build_model(parse_model("cr_cnn:span=between"), sizes)
+    with pytest.raises(UserError, match="span must be sentence or between"):
+        build_model(parse_model("cr_cnn:span=middle,encoder=dense"), sizes)
+
+
 def test_ranking_with_other_as_a_class():
     """dos Santos et al.'s alternative to omitting Other: one more class vector, the
     ranking loss over all C + 1 scores (Other the class 0), prediction by argmax."""

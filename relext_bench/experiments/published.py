@@ -34,9 +34,10 @@ SEMEVAL = [
      "50-d embeddings of Turian et al. (ours: GloVe 6B 50d); SGD, lr 0.01"),
     ("CR-CNN, dos Santos et al. 2015", 84.1, "cr_cnn:word_dim=50,position_dim=70,tags=none",
      "400-d word2vec (ours: GloVe 6B 50d); SGD, lr 0.025"),
-    ("CR-CNN, dos Santos et al. 2015 (words only)", 82.8, "cr_cnn:word_dim=50,position_dim=0,tags=none",
-     "400-d word2vec; its input is only the words between the nominals, which the harness's input "
-     "layer does not offer (ours would see the whole sentence with no mark of the nominals): not run"),
+    ("CR-CNN, dos Santos et al. 2015 (words only)", 82.8,
+     "cr_cnn:word_dim=50,position_dim=0,span=between,encoder=dense,tags=none",
+     "400-d word2vec (ours: GloVe 6B 50d); its input is only the words from the first nominal to the "
+     "second (ours: `span=between`, the other words zeroed); SGD, lr 0.025"),
     ("Att-BiLSTM, Zhou et al. 2016 (position indicators)", 84.0,
      "att_bilstm:markers=true,position_dim=0,word_dim=50,tags=none",
      "100-d GloVe (ours: 50-d; the paper reports a lower score with 50-d vectors); AdaDelta (lr 1.0), "
