@@ -99,6 +99,7 @@ class Timings:
     finished: float | None = None
     load: list | None = None  # the machine's 1-minute load average when it started and finished
     cpu_s: float | None = None  # CPU seconds its process spent from start to finish (all its threads)
+    resumed_after_epoch: int | None = None  # a run resumed from its checkpoint (train_s counts every part)
     extra: dict = field(default_factory=dict)
 
 

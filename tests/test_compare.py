@@ -59,6 +59,19 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     assert again["ran"] == []
 
 
+def test_each_run_keeps_its_progress_beside_its_record_until_the_record_is_stored(tmp_path, monkeypatch):
+    from relext_bench.training import checkpoint
+
+    saved, save = [], checkpoint.save
+    monkeypatch.setattr(checkpoint, "EVERY_S", 0.0)
+    monkeypatch.setattr(checkpoint, "save", lambda path, state: (saved.append(path), save(path, state)))
+    result = compare(Options(CORPUS, "standard", seeds=1, out=str(tmp_path), progress=False,
+                             train=TrainConfig(max_epochs=2, min_steps=0, threads=1)), split_models("cnn:filters=8"))
+    (key,) = result["ran"]
+    assert len(saved) == 2 and set(saved) == {Store(tmp_path).checkpoint(key)}  # after each epoch
+    assert not list((tmp_path / "runs").glob("*.ckpt")) and Store(tmp_path).has(key)
+
+
 def test_failed_run_is_recorded_not_averaged(tmp_path, capsys):
     from relext_bench.cli import main
 

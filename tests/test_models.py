@@ -134,6 +134,40 @@ def test_a_refit_trains_on_train_and_dev_for_the_chosen_epochs_and_is_the_model_
         tiny_run(ModelSpec("cnn"), protocol="paper", cfg=replace(cfg, refit=True))
 
 
+def test_a_run_killed_in_mid_training_resumes_from_its_checkpoint_and_computes_the_same(tmp_path, monkeypatch):
+    """A run stopped after its second epoch (here by an exception from `on_epoch`, as a
+    kill would) resumes from the file at its last saved epoch and ends with the record
+    of the run that was never stopped."""
+    from relext_bench.training import checkpoint
+
+    monkeypatch.setattr(checkpoint, "EVERY_S", 0.0)  # save after every epoch
+    corpus, prot = registry.load(TINY), PROTOCOLS["standard"]
+    part = prot.partitions(corpus)[0]
+    cfg = TrainConfig(max_epochs=3, patience=1, min_steps=0, batch_size=128, progress=False, lr=3e-3, threads=1)
+    spec = ModelSpec("cnn", params=(("dropout", "0.5"),))  # dropout: the torch generator must be restored too
+    whole = train_run(corpus, prot, part, spec, 3, cfg)
+    path = tmp_path / "run.ckpt"
+
+    def kill(epoch, steps, metric):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(corpus, prot, part, spec, 3, cfg, on_epoch=kill, checkpoint=path)
+    assert torch.load(path, weights_only=False)["epoch"] == 1  # epoch 2's end was never saved
+    resumed = train_run(corpus, prot, part, spec, 3, cfg, checkpoint=path)
+    assert resumed["timings"]["resumed_after_epoch"] == 1
+    untimed = {"train_seconds": ANY, "train_instances_per_s": ANY}
+    assert resumed["curve"] == [c | untimed for c in whole["curve"]]
+    assert resumed["best_epoch"] == whole["best_epoch"] and resumed["test"] == whole["test"]
+    assert resumed["predictions"] == whole["predictions"]
+    # A file that does not fit the model is set aside and the run starts over.
+    torch.save({"model": {"other": torch.zeros(1)}}, path)
+    again = train_run(corpus, prot, part, spec, 3, cfg, checkpoint=path)
+    assert "resumed_after_epoch" not in again["timings"] and again["test"] == whole["test"]
+    assert (tmp_path / "run.ckpt.unused").exists()
+
+
 def evaluate_micro(gold, pred, labels) -> float:
     from relext_bench.metrics import evaluate
 

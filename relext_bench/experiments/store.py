@@ -2,6 +2,8 @@
 (corpus digest, protocol, model spec, partition, seed, training settings). A finished
 run is never run again, so a killed experiment resumes where it stopped, and several
 experiments (compare, ablate, sweep) on one corpus share the runs they have in common.
+A run in progress keeps its training state beside its future record (`checkpoint(key)`,
+written by the trainer, `training/checkpoint.py`); storing the record removes it.
 
 A record is checked whenever it is read: it must be a run record of this version whose
 own key is the file's (a record copied under another run's key is not that run). A
@@ -70,6 +72,10 @@ class Store:
     def path(self, key: str) -> Path:
         return self.runs / f"{key}.json"
 
+    def checkpoint(self, key: str) -> Path:
+        """Where a run in progress keeps its training state (`training/checkpoint.py`)."""
+        return self.runs / f"{key}.ckpt"
+
     def has(self, key: str) -> bool:
         return self.path(key).exists()
 
@@ -78,6 +84,7 @@ class Store:
         the error (a UserError) names both."""
         write_or_keep(self.path(key), record | {"key": key})
         write_answers(self.path(key), record)  # SemEval-2010 runs: the official scorer's input
+        self.checkpoint(key).unlink(missing_ok=True)  # the run is done (a failed one starts over)
 
     def finished(self, key: str) -> bool:
         """A stored run that finished (a failed one is run again)."""

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from relext_bench.models import ModelSpec
 from relext_bench.protocols import Partition, Protocol
 from relext_bench.records import InstanceCounts, RunRecord, Scores, Timings, pack_labels
 from relext_bench.resolve import resolve
+from relext_bench.training import checkpoint as checkpoints
 from relext_bench.training.batches import sentence_batches, to_batch, training_batches
 from relext_bench.training.environment import environment, load_average
 from relext_bench.training.leak import leak_probe
@@ -173,12 +175,15 @@ def predict(model, instances: InstanceSet, cfg: TrainConfig, device) -> tuple[np
 
 @dataclass
 class Fit:
-    """What training left: the epoch curve, the best epoch and its weights, the steps."""
+    """What training left: the epoch curve, the best epoch and its weights, the steps;
+    after a resume, the epoch it resumed after and the training seconds before it."""
 
     curve: list[dict]
     best_epoch: int | None = None
     best_state: dict | None = None
     steps: int = 0
+    resumed_after: int | None = None
+    train_s_before: float = 0.0
 
 
 def scores(gold: np.ndarray, pred: np.ndarray, labels: list[str], corpus_name: str) -> Scores:
@@ -187,9 +192,11 @@ def scores(gold: np.ndarray, pred: np.ndarray, labels: list[str], corpus_name: s
 
 def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: ModelSpec, seed: int,
               cfg: TrainConfig = TrainConfig(), device: str | None = None, neg_ratio: float | None = None,
-              on_epoch: Callable[[int, int, float], None] | None = None) -> dict:
+              on_epoch: Callable[[int, int, float], None] | None = None, checkpoint: Path | None = None) -> dict:
     """Trains and evaluates one run; returns its record (a failure is a record too), in
-    the JSON form of `relext_bench.records.RunRecord`.
+    the JSON form of `relext_bench.records.RunRecord`. With `checkpoint`, training
+    resumes from that file when it holds this run's progress, and saves it as it goes
+    (`training/checkpoint.py`).
 
     `neg_ratio` subsamples the training negatives to that many per positive (dev and
     test untouched). `on_epoch(epoch, steps, dev_metric)` is called after every epoch
@@ -239,12 +246,14 @@ def train_run(corpus: Corpus, protocol: Protocol, partition: Partition, spec: Mo
     t1 = time.perf_counter()
     fit = Fit([])
     try:
-        fit = train_model(model, train, dev, cfg, protocol.metric, builder.labels, torch_device, seed, fit, on_epoch)
+        fit = train_model(model, train, dev, cfg, protocol.metric, builder.labels, torch_device, seed, fit, on_epoch,
+                          checkpoint)
     except TrainingFailed as e:
         record.status, record.failure, record.curve, record.best_epoch = "failed", str(e), fit.curve, fit.best_epoch
-        record.timings.train_s = time.perf_counter() - t1
+        record.timings.train_s = fit.train_s_before + time.perf_counter() - t1
         return clock_out(record, torch_device, cpu)
-    timings.train_s = time.perf_counter() - t1
+    timings.train_s = fit.train_s_before + time.perf_counter() - t1
+    timings.resumed_after_epoch = fit.resumed_after
     model.load_state_dict(fit.best_state)
 
     t2 = time.perf_counter()
@@ -314,8 +323,8 @@ def clock_out(record: RunRecord, device: torch.device, cpu_started: float) -> di
     return record.to_dict()
 
 
-def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, metric: str, labels: list[str],
-                device: torch.device, seed: int, fit: Fit, on_epoch=None) -> Fit:
+def train_model(model, train: InstanceSet, dev: InstanceSet | None, cfg: TrainConfig, metric: str, labels: list[str],
+                device: torch.device, seed: int, fit: Fit, on_epoch=None, checkpoint: Path | None = None) -> Fit:
     """Trains until `stopping.Stopper` says so, keeping the best epoch's weights; fills
     `fit` as it goes (so a failure still has its curve) and returns it. Without a dev set
     (`dev` None: a refit) it trains `cfg.max_epochs` epochs and keeps the last weights."""
@@ -324,11 +333,31 @@ def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, m
     np_rng = np.random.default_rng(seed)
     optim = make_optimizer(cfg, model.parameters())
     stopper = Stopper(cfg.patience, cfg.min_steps)
+    first, stopped, t0 = 1, False, time.perf_counter()
+    saved = checkpoints.load(checkpoint, model, device) if checkpoint is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optim.load_state_dict(saved["optimizer"])
+        np_rng.bit_generator.state = saved["numpy"]
+        checkpoints.restore_random(saved["random"], device)
+        stopper, first, stopped = saved["stopper"], saved["epoch"] + 1, saved["stopped"]
+        fit.curve, fit.best_epoch, fit.best_state, fit.steps = saved["curve"], saved["best_epoch"], saved["best_state"], saved["steps"]
+        fit.resumed_after, fit.train_s_before = saved["epoch"], saved["train_s"]
+    last_save = time.perf_counter()
+
+    def save(epoch: int, stop: bool) -> None:
+        checkpoints.save(checkpoint, {
+            "model": model.state_dict(), "optimizer": optim.state_dict(), "numpy": np_rng.bit_generator.state,
+            "random": checkpoints.random_state(device), "stopper": stopper, "epoch": epoch, "stopped": stop,
+            "curve": fit.curve, "best_epoch": fit.best_epoch, "best_state": fit.best_state, "steps": fit.steps,
+            "train_s": fit.train_s_before + time.perf_counter() - t0})
+
     label = model.spec.label()
     # One bar per run that moves with every batch: an epoch on a large corpus takes minutes.
     bar = tqdm(desc=label, disable=not cfg.progress, leave=False, unit="batch", dynamic_ncols=True)
     try:
-        for epoch in range(1, cfg.max_epochs + 1):
+        last = first - 1 if stopped else cfg.max_epochs  # a resumed run that had stopped trains no more
+        for epoch in range(first, last + 1):
             model.train()
             total, seen, te = 0.0, 0, time.perf_counter()
             batches = training_batches(model, train, cfg.batch_size, np_rng)
@@ -358,10 +387,16 @@ def train_model(model, train: InstanceSet, dev: InstanceSet, cfg: TrainConfig, m
             if on_epoch is not None:
                 on_epoch(epoch, fit.steps, dev_metric)
             score = -dev_loss if cfg.early_stopping == "dev_loss" else dev_metric
+            stop = False
             if stopper.improved(epoch, score):
                 fit.best_state = copy.deepcopy(model.state_dict())
                 fit.best_epoch = epoch
-            elif stopper.should_stop(fit.steps):
+            else:
+                stop = stopper.should_stop(fit.steps)
+            if checkpoint is not None and (stop or time.perf_counter() - last_save >= checkpoints.EVERY_S):
+                save(epoch, stop)
+                last_save = time.perf_counter()
+            if stop:
                 break
     finally:
         bar.close()
