@@ -17,11 +17,12 @@ from relext_bench.training.batches import epoch_batches
 from relext_bench.training.trainer import TrainConfig, train_run
 
 TINY = "synth_zh:documents=12"
+SMALL = "synth_zh:documents=6"  # for tests that train a model several times
 FAST = TrainConfig(max_epochs=1, batch_size=64, progress=False)
 
 
-def tiny_run(spec, seed=1, protocol="paper", cfg=FAST):
-    corpus = registry.load(TINY)
+def tiny_run(spec, seed=1, protocol="paper", cfg=FAST, corpus=TINY):
+    corpus = registry.load(corpus)
     prot = PROTOCOLS[protocol]
     return train_run(corpus, prot, prot.partitions(corpus)[0], spec, seed, cfg)
 
@@ -115,8 +116,8 @@ def test_a_refit_trains_on_train_and_dev_for_the_chosen_epochs_and_is_the_model_
     from relext_bench.experiments.runner import settings
 
     cfg = TrainConfig(max_epochs=4, patience=1, min_steps=0, batch_size=128, progress=False, lr=3e-3)
-    plain = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=cfg)
-    record = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=replace(cfg, refit=True))
+    plain = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=cfg, corpus=SMALL)
+    record = tiny_run(ModelSpec("cnn"), protocol="standard", cfg=replace(cfg, refit=True), corpus=SMALL)
     refit, counts = record["refit"], record["instances"]
     # Early stopping ran as without --refit: it chose the epochs and its dev scores stand.
     assert record["curve"] == [c | {"train_seconds": ANY, "train_instances_per_s": ANY} for c in plain["curve"]]
@@ -131,7 +132,7 @@ def test_a_refit_trains_on_train_and_dev_for_the_chosen_epochs_and_is_the_model_
     assert "refit" not in settings(cfg, None) and settings(replace(cfg, refit=True), None)["refit"] is True
     assert asdict(TrainConfig())["refit"] is False
     with pytest.raises(UserError, match="refit needs a test set of its own"):
-        tiny_run(ModelSpec("cnn"), protocol="paper", cfg=replace(cfg, refit=True))
+        tiny_run(ModelSpec("cnn"), protocol="paper", cfg=replace(cfg, refit=True), corpus=SMALL)
 
 
 def test_a_run_killed_in_mid_training_resumes_from_its_checkpoint_and_computes_the_same(tmp_path, monkeypatch):
@@ -141,7 +142,7 @@ def test_a_run_killed_in_mid_training_resumes_from_its_checkpoint_and_computes_t
     from relext_bench.training import checkpoint
 
     monkeypatch.setattr(checkpoint, "EVERY_S", 0.0)  # save after every epoch
-    corpus, prot = registry.load(TINY), PROTOCOLS["standard"]
+    corpus, prot = registry.load(SMALL), PROTOCOLS["standard"]
     part = prot.partitions(corpus)[0]
     cfg = TrainConfig(max_epochs=3, patience=1, min_steps=0, batch_size=128, progress=False, lr=3e-3, threads=1)
     spec = ModelSpec("cnn", params=(("dropout", "0.5"),))  # dropout: the torch generator must be restored too
