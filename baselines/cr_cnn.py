@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from relext_bench.api import InputConfig, RelationModel, masked_max, same_conv
-from relext_bench.errors import UserError
+from relext_bench.api import InputConfig, RelationModel, UserError, masked_max, same_conv
 
 
 @dataclass(frozen=True)

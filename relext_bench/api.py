@@ -16,12 +16,15 @@ A model is a `RelationModel` subclass that declares
   all three: the heads are shared), `default_threshold`, `source`, a static
   `search_space(trial) -> dict` for `tune`, and `encode_shared(x, batch)` for the
   sentence-shared encoder (`pair_conv` computes it for a convolution).
+A config or encoder that cannot work as asked raises `UserError` with one line that
+names the option; the user sees that line, not a traceback.
 The heads turn the features into one score per label (with Other for `ce`) and, for
 `multitask`, identification logits; `predict` maps them to labels.
 
 A model is found by name (`ye2019`, or a name an installed distribution registers
 under the entry-point group `relext_bench.models`) or as `module:Class`.
 """
+from relext_bench.errors import UserError
 from relext_bench.models.base import (
     INTERFACE_VERSION,
     InputConfig,
@@ -36,4 +39,4 @@ from relext_bench.models.base import (
 )
 
 __all__ = ["INTERFACE_VERSION", "InputConfig", "Output", "RelationModel", "SharedInput", "Sizes", "Spec",
-           "masked_max", "masked_mean", "same_conv"]
+           "UserError", "masked_max", "masked_mean", "same_conv"]
