@@ -64,6 +64,27 @@ def load(path: Path, model: torch.nn.Module, device: torch.device) -> dict | Non
     return None
 
 
+def capture(model, optim, np_rng, device: torch.device, stopper, fit, epoch: int, stopped: bool,
+            train_s: float) -> dict:
+    """The state after `epoch` (`fit`: the trainer's curve, best epoch and weights, steps)."""
+    return {"model": model.state_dict(), "optimizer": optim.state_dict(), "numpy": np_rng.bit_generator.state,
+            "random": random_state(device), "stopper": stopper, "epoch": epoch, "stopped": stopped,
+            "curve": fit.curve, "best_epoch": fit.best_epoch, "best_state": fit.best_state, "steps": fit.steps,
+            "train_s": train_s}
+
+
+def restore(saved: dict, model, optim, np_rng, device: torch.device, fit):
+    """Puts `capture`'s state back; returns (stopper, first epoch to train, whether it had stopped)."""
+    model.load_state_dict(saved["model"])
+    optim.load_state_dict(saved["optimizer"])
+    np_rng.bit_generator.state = saved["numpy"]
+    restore_random(saved["random"], device)
+    fit.curve, fit.best_epoch, fit.best_state, fit.steps = (saved["curve"], saved["best_epoch"], saved["best_state"],
+                                                            saved["steps"])
+    fit.resumed_after, fit.train_s_before = saved["epoch"], saved["train_s"]
+    return saved["stopper"], saved["epoch"] + 1, saved["stopped"]
+
+
 def random_state(device: torch.device) -> dict:
     out = {"torch": torch.get_rng_state()}
     if device.type == "cuda":

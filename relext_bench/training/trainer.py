@@ -1,4 +1,7 @@
 """One training run: a corpus partition, a model spec, a seed -> a run record.
+Longer than the other modules: a run's whole life (build, train, stop early, refit,
+score, record) reads here top to bottom; what stands alone lives beside it
+(`stopping`, `checkpoint`, `batches`).
 
 One seed drives everything (parameter init, dropout, batch order); on CPU with a fixed
 thread count a run is bit-reproducible. Early stopping restores the best weights, on
@@ -336,22 +339,8 @@ def train_model(model, train: InstanceSet, dev: InstanceSet | None, cfg: TrainCo
     first, stopped, t0 = 1, False, time.perf_counter()
     saved = checkpoints.load(checkpoint, model, device) if checkpoint is not None else None
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optim.load_state_dict(saved["optimizer"])
-        np_rng.bit_generator.state = saved["numpy"]
-        checkpoints.restore_random(saved["random"], device)
-        stopper, first, stopped = saved["stopper"], saved["epoch"] + 1, saved["stopped"]
-        fit.curve, fit.best_epoch, fit.best_state, fit.steps = saved["curve"], saved["best_epoch"], saved["best_state"], saved["steps"]
-        fit.resumed_after, fit.train_s_before = saved["epoch"], saved["train_s"]
+        stopper, first, stopped = checkpoints.restore(saved, model, optim, np_rng, device, fit)
     last_save = time.perf_counter()
-
-    def save(epoch: int, stop: bool) -> None:
-        checkpoints.save(checkpoint, {
-            "model": model.state_dict(), "optimizer": optim.state_dict(), "numpy": np_rng.bit_generator.state,
-            "random": checkpoints.random_state(device), "stopper": stopper, "epoch": epoch, "stopped": stop,
-            "curve": fit.curve, "best_epoch": fit.best_epoch, "best_state": fit.best_state, "steps": fit.steps,
-            "train_s": fit.train_s_before + time.perf_counter() - t0})
-
     label = model.spec.label()
     # One bar per run that moves with every batch: an epoch on a large corpus takes minutes.
     bar = tqdm(desc=label, disable=not cfg.progress, leave=False, unit="batch", dynamic_ncols=True)
@@ -394,7 +383,8 @@ def train_model(model, train: InstanceSet, dev: InstanceSet | None, cfg: TrainCo
             else:
                 stop = stopper.should_stop(fit.steps)
             if checkpoint is not None and (stop or time.perf_counter() - last_save >= checkpoints.EVERY_S):
-                save(epoch, stop)
+                checkpoints.save(checkpoint, checkpoints.capture(model, optim, np_rng, device, stopper, fit, epoch,
+                                                                 stop, fit.train_s_before + time.perf_counter() - t0))
                 last_save = time.perf_counter()
             if stop:
                 break
