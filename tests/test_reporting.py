@@ -317,3 +317,20 @@ def test_a_label_without_test_instances_has_no_f1_in_the_per_type_table():
             for line in text.splitlines() if line.startswith("| R(")}
     assert rows == {"R(e1,e2)": ["0", "-"], "R(e2,e1)": ["4", "50.00"]}
     assert "1 label(s) have no test instance" in text
+
+
+def test_the_environment_names_every_cpu_its_runs_ran_on():
+    from relext_bench.reporting.sections import environment_section
+
+    def run(cpu):
+        env = {"python": "3.11", "platform": "Linux", "machine": "x86_64", "cpu": cpu, "cpu_count": 2,
+               "torch_threads": 1, "gpu": None, "packages": {"torch": "2"}, "kernel_backend": "cpp"}
+        return RunRecord("finished", {}, "main", 1, environment=env)
+
+    experiment = tuned_experiment({"a": 0.5})
+    experiment.groups[("a", None)].finished[:] = [run("Xeon"), run("EPYC"), run("Xeon")]
+    text = "\n".join(environment_section(experiment))
+    assert "CPU EPYC (1 run), Xeon (2 runs)" in text and "not bit-identical" in text
+    experiment.groups[("a", None)].finished[:] = [run("Xeon")]
+    text = "\n".join(environment_section(experiment))
+    assert "CPU Xeon, 2 cores" in text and "bit-identical" not in text

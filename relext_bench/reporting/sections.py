@@ -4,7 +4,7 @@ F1, the sweep table, the leak probe, failed runs and the environment (run time:
 `timing.py`)."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -326,8 +326,12 @@ def environment_section(exp: Experiment) -> list[str]:
         return []
     e = envs[0]
     commits = sorted({x.get("git_commit") or "unknown" for x in envs})
+    cpus = Counter(x["cpu"] for x in envs)
+    cpu = e["cpu"] if len(cpus) == 1 else (
+        ", ".join(f"{name} ({n} run{'s' if n > 1 else ''})" for name, n in sorted(cpus.items()))
+        + " (floating-point kernels differ between CPUs, so a run repeated on another one is not bit-identical)")
     return ["## Environment", "",
-            f"Python {e['python']} on {e['platform']} ({e['machine']}), CPU {e['cpu']}, {e['cpu_count']} "
+            f"Python {e['python']} on {e['platform']} ({e['machine']}), CPU {cpu}, {e['cpu_count']} "
             f"cores, torch threads per run {sorted({x['torch_threads'] for x in envs})}, GPU {e['gpu'] or 'none'}; "
             + ", ".join(f"{k} {v}" for k, v in e["packages"].items())
             + f"; kernel backend {', '.join(sorted({x['kernel_backend'] for x in envs}))}; "
