@@ -152,6 +152,10 @@ def train(args) -> int:
     print(f"epochs {record['epochs']} (best {record['best_epoch']}); "
           f"{record['timings']['train_instances_per_s']:.0f} training instances/s; "
           f"leak probe F1 {leak['f1']:.3f} (lift {leak['lift']:.2f}); kernels: {record['environment']['kernel_backend']}")
+    if record.get("refit"):
+        r = record["refit"]
+        print(f"the scores are the refit's: {r['instances']} train + dev instances for {r['epochs']} epochs; "
+              f"the early-stopped model's test micro F1 {r['selected_test']['micro_f1']:.4f}")
     print(f"record: {out}" + (f"; answers for the official scorer: {answers}" if answers else ""))
     if "semeval_f1" in t:
         print(f"official score (SemEval-2010 Task 8, macro-F1 over 9 types, direction required): "

@@ -153,6 +153,8 @@ def test_train_warns_when_the_best_epoch_is_the_last(tmp_path, capsys):
             "--min-steps", "0", "--out", str(tmp_path)]
     assert main(argv) == 0
     assert "the best epoch is the last one trained (1 of at most 1)" in capsys.readouterr().err
+    assert main([*argv, "--refit"]) == 0  # and says whose scores it shows
+    assert "the scores are the refit's: " in capsys.readouterr().out
 
 
 def test_the_progress_bar_moves_within_an_epoch(monkeypatch):
