@@ -102,7 +102,7 @@ def spread_devices(cfg: TrainConfig, k: int) -> TrainConfig:
     return replace(cfg, device=f"cuda:{k % count}") if count > 1 else cfg
 
 
-def _run_job(source, protocol_name: str, job: Job, cfg: TrainConfig, checkpoint: str | None = None) -> dict:
+def _run_job(source, protocol_name: str, job: Job, cfg: TrainConfig, checkpoint: Path | None = None) -> dict:
     """One run's record (the submitting process stores it). `source`: the corpus, or its
     spec (loaded once per worker process); `checkpoint`: the file its progress is kept
     in, on this machine (a Dask worker elsewhere gets none). Never raises: a crash is a
@@ -112,7 +112,7 @@ def _run_job(source, protocol_name: str, job: Job, cfg: TrainConfig, checkpoint:
         protocol = get_protocol(protocol_name)
         part = next(p for p in protocol.partitions(corpus) if p.name == job.partition)
         return train_run(corpus, protocol, part, job.spec, job.seed, cfg, neg_ratio=job.neg_ratio,
-                         checkpoint=Path(checkpoint) if checkpoint else None)
+                         checkpoint=checkpoint)
     except Exception as e:  # recorded, shown as failed in reports
         return failure(job, protocol_name, f"{type(e).__name__}: {e}", traceback.format_exc(limit=5))
 
@@ -152,7 +152,7 @@ def _run_claimed(pool: Pool, todo: list[Job], store: Store, claims: Claims, bar,
                 bar.update()
                 continue
             bar.set_postfix_str(f"{job.role} {job.partition} seed {job.seed}")
-            run_cfg, checkpoint = (spread_devices(cfg, k), str(store.checkpoint(job.key))) if pool.local else (cfg, None)
+            run_cfg, checkpoint = (spread_devices(cfg, k), store.checkpoint(job.key)) if pool.local else (cfg, None)
             in_flight[pool.submit(_run_job, pool.source, protocol_name, job, run_cfg, checkpoint)] = job
             k += 1
         if in_flight:
